@@ -1,0 +1,10 @@
+"""DELETE /ums/user (body: the password)"""
+
+from ums.accounts import delete_self
+from ums.http import Request, Response, api_handler
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    token = request.bearer_token()
+    return Response(200, delete_self(token, request.json_object()))

@@ -1,0 +1,9 @@
+"""POST /auth/refresh"""
+
+from ums.http import Request, Response, api_handler
+from ums.sessions import refresh
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    return Response(200, refresh(request.json_object()))

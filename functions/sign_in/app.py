@@ -1,0 +1,9 @@
+"""POST /auth"""
+
+from ums.http import Request, Response, api_handler
+from ums.sessions import sign_in
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    return Response(200, sign_in(request.json_object()))

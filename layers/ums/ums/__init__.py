@@ -1,0 +1,1 @@
+"""Serverless UMS shared package: everything the Lambda handlers have in common."""

@@ -1,0 +1,88 @@
+"""A user's own account: sign up, read, change password, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ums import passwords
+from ums.errors import Forbidden
+from ums.http import reject_unknown_fields, required_string
+from ums.observability import logger, metrics
+from ums.sessions import authenticate
+from ums.store import users as user_store
+from ums.store.models import UserModel
+from ums.users import (
+    new_user,
+    normalize_email,
+    normalize_mobile,
+    now_rfc3339,
+    public_record,
+    validate_profile,
+)
+
+
+def sign_up(body: dict[str, Any]) -> dict[str, Any]:
+    """Registers a user; extra fields are kept schemaless. 400 for bad input, 409 if the email is taken."""
+    email = normalize_email(body.get("email"))
+    password = required_string(body, "password")
+    extra = {k: v for k, v in body.items() if k not in ("email", "password")}
+    mobile_value = extra.pop("mobile", None)
+    mobile = normalize_mobile(mobile_value) if mobile_value is not None else None
+    profile = validate_profile(extra)
+    passwords.check_policy(password, email)  # last: the cheap checks answer first
+    user = new_user(email, passwords.hash_password(password), profile, mobile)
+    user_store.create(user)
+    metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
+    logger.info("User signed up", extra={"user_id": user.id})
+    return public_record(user)
+
+
+def current_user(access_token: str) -> dict[str, Any]:
+    user, _ = authenticate(access_token)
+    return public_record(user)
+
+
+def change_password(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Changes the password; keeps the session that asked and revokes every other one."""
+    reject_unknown_fields(body, {"old_password", "new_password"})
+    old_password = required_string(body, "old_password")
+    new_password = required_string(body, "new_password")
+    user, claims = authenticate(access_token)
+    _require_password(user, old_password)
+    passwords.check_policy(new_password, user.email)
+    old_hash = user.password_hash
+    user_store.update_if_password_unchanged(
+        user,
+        old_hash,
+        [
+            UserModel.password_hash.set(passwords.hash_password(new_password)),
+            UserModel.updated_at.set(now_rfc3339()),
+            UserModel.token_generation.add(1),
+            UserModel.kept_session.set(claims.session_id),
+            UserModel.failed_signins.set(0),
+            UserModel.locked_until.set(0),
+        ],
+    )
+    metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
+    logger.info("Password changed", extra={"user_id": user.id})
+    return public_record(user)
+
+
+def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Deletes the signed-in user after checking the password; all sessions die with it."""
+    reject_unknown_fields(body, {"password"})
+    password = required_string(body, "password")
+    user, _ = authenticate(access_token)
+    _require_password(user, password)
+    user_store.delete(user)
+    metrics.add_metric(name="UserDeletions", unit=MetricUnit.Count, value=1)
+    logger.info("User deleted", extra={"user_id": user.id})
+    return public_record(user)
+
+
+def _require_password(user: UserModel, password: str) -> None:
+    if not passwords.verify_password(user.password_hash, password):
+        raise Forbidden("Wrong password")
+

@@ -1,0 +1,57 @@
+"""Every setting of the service, read from the environment once and typed.
+
+The names are the environment variables `template.yaml` sets on the functions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    region: str
+    users_table: str
+    tokens_table: str
+    jwt_secret_name: str
+    access_token_ttl: int
+    refresh_token_ttl: int
+    password_min_length: int
+    prevent_user_existence_errors: bool
+    default_reset_url: str
+    # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1).
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+
+    @property
+    def issuer(self) -> str:
+        return f"urn:ums:{self.project_id}"
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    env = os.environ
+    return Settings(
+        project_id=env.get("UMS_PROJECT_ID", "ums"),
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1"),
+        users_table=env.get("USERS_TABLE", "ums-users"),
+        tokens_table=env.get("TOKENS_TABLE", "ums-tokens"),
+        jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),
+        access_token_ttl=int(env.get("ACCESS_TOKEN_TTL", "7200")),
+        refresh_token_ttl=int(env.get("REFRESH_TOKEN_TTL", "2592000")),
+        password_min_length=int(env.get("PASSWORD_MIN_LENGTH", "8")),
+        prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
+        default_reset_url=env.get("DEFAULT_RESET_URL", ""),
+        argon2_time_cost=max(2, int(env.get("ARGON2_TIME_COST", "2"))),
+        argon2_memory_kib=max(19456, int(env.get("ARGON2_MEMORY_KIB", "19456"))),
+        argon2_parallelism=max(1, int(env.get("ARGON2_PARALLELISM", "1"))),
+    )

@@ -1,0 +1,55 @@
+"""The one error hierarchy: each error knows its HTTP status and a message safe to show."""
+
+from __future__ import annotations
+
+
+class UmsError(Exception):
+    """An error the client caused or must know about; `message` is returned as is."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(UmsError):
+    status = 400
+
+
+class Unauthorized(UmsError):
+    status = 401
+
+
+class Forbidden(UmsError):
+    status = 403
+
+
+class NotFound(UmsError):
+    status = 404
+
+
+class Conflict(UmsError):
+    status = 409
+
+
+class PayloadTooLarge(UmsError):
+    status = 413
+
+
+class TooManyRequests(UmsError):
+    status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class EmailTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A user with this email is already registered")
+
+
+class MobileTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A user with this mobile number is already registered")

@@ -1,0 +1,156 @@
+"""HTTP plumbing for API Gateway HTTP API (payload 2.0): requests in, Jexia-format answers out.
+
+Every handler is wrapped by `api_handler`, the one place where exceptions become HTTP answers:
+`UmsError`s become their status with `[{"message", "request_id"}]`, anything else a logged 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+from uuid import uuid4
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from ums.errors import BadRequest, PayloadTooLarge, TooManyRequests, UmsError, Unauthorized
+from ums.observability import logger, metrics
+
+MAX_BODY_BYTES = 64 * 1024
+BASE_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_api_gateway(self, request_id: str) -> dict[str, Any]:
+        return {
+            "statusCode": self.status,
+            "headers": {**BASE_HEADERS, "X-Request-Id": request_id, **self.headers},
+            "body": json.dumps(self.body, separators=(",", ":")),
+            "isBase64Encoded": False,
+        }
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a handler needs of an HTTP API payload 2.0 event."""
+
+    request_id: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, list[str]]
+    path_parameters: dict[str, str]
+    raw_body: bytes
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any], request_id: str) -> Request:
+        http = event.get("requestContext", {}).get("http", {})
+        return cls(
+            request_id=request_id,
+            method=http.get("method", ""),
+            path=event.get("rawPath", http.get("path", "")),
+            headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+            query=parse_qs(event.get("rawQueryString") or "", keep_blank_values=True),
+            path_parameters=event.get("pathParameters") or {},
+            raw_body=_body_bytes(event),
+        )
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, whatever the Content-Type says (Jexia's SDK sends text/plain)."""
+        if not self.raw_body.strip():
+            raise BadRequest("Request body must be a JSON object")
+        try:
+            text = self.raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("Request body is not valid UTF-8") from None
+        try:
+            body = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, ValueError) as err:
+            raise BadRequest(f"Request body is not valid JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object")
+        return body
+
+    def bearer_token(self) -> str:
+        """The access token of `Authorization: Bearer <token>`; 401 when there is none."""
+        scheme, _, token = self.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Missing or malformed Authorization header; expected 'Bearer <access_token>'")
+        return token.strip()
+
+
+def _body_bytes(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("Request body is not valid base64") from None
+    else:
+        raw = body.encode("utf-8", "surrogateescape")
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"Request body is larger than {MAX_BODY_BYTES} bytes")
+    return raw
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    """400 naming the fields a route does not take."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(f"Unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def required_string(body: dict[str, Any], name: str) -> str:
+    """The non-empty string `body[name]`, or a 400 that names it."""
+    value = body.get(name)
+    if value is None:
+        raise BadRequest(f"Field '{name}' is required")
+    if not isinstance(value, str):
+        raise BadRequest(f"Field '{name}' must be a string")
+    if not value:
+        raise BadRequest(f"Field '{name}' must not be empty")
+    return value
+
+
+Handler = Callable[[Request], Response]
+
+
+def api_handler(route: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Turns `route(Request) -> Response` into a Lambda handler for HTTP API payload 2.0."""
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @functools.wraps(route)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = event.get("requestContext", {}).get("requestId") or str(uuid4())
+        logger.append_keys(request_id=request_id)
+        try:
+            response = route(Request.from_event(event, request_id))
+        except UmsError as err:
+            logger.info("Request refused", extra={"status": err.status, "reason": err.message})
+            headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyRequests) else {}
+            response = Response(err.status, [{"message": err.message, "request_id": request_id}], headers)
+        except Exception:
+            logger.exception("Unhandled error")
+            response = Response(500, [{"message": "Internal error", "request_id": request_id}])
+        return response.to_api_gateway(request_id)
+
+    return handler

@@ -1,0 +1,1 @@
+"""Every DynamoDB call of the service, through PynamoDB; nothing else talks to DynamoDB."""

@@ -1,0 +1,173 @@
+"""Reads `template.yaml` and resolves what the local stack needs: parameters, tables, secrets,
+functions with their environment and HTTP routes. There is no second copy of any definition."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+ACCOUNT_ID = "123456789012"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form intrinsics (`!Ref X` becomes `{"Ref": "X"}`)."""
+
+
+def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # as in the template, e.g. /ums/resetpassword/{token}
+
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{(\w+)\\\+?\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_uri: Path
+    handler: str
+    environment: dict[str, str]
+    routes: list[Route] = field(default_factory=list)
+    memory_mb: int = 128
+    timeout_s: int = 3
+
+
+class Stack:
+    """`template.yaml` with parameter values (defaults, then overrides) resolved."""
+
+    def __init__(self, overrides: dict[str, str] | None = None, name: str = "ums-local") -> None:
+        self.name = name
+        self.region = "us-east-1"
+        self.template: dict[str, Any] = yaml.load(TEMPLATE_PATH.read_text(), Loader=_CfnLoader)  # noqa: S506
+        self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
+        declared = self.template.get("Parameters", {})
+        unknown = set(overrides or {}) - set(declared)
+        if unknown:
+            raise ValueError(f"Unknown parameter(s): {', '.join(sorted(unknown))}")
+        self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
+        self.parameters.update(overrides or {})
+
+    # --- names of things -------------------------------------------------------------------
+    def physical_name(self, logical_id: str) -> str:
+        return f"{self.name}-{logical_id}"
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {lid: r for lid, r in self.resources.items() if r["Type"] == resource_type}
+
+    # --- intrinsic functions -----------------------------------------------------------------
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return self._ref(value["Ref"])
+        if "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self._get_att(logical_id, attribute)
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub_name(m.group(1))), text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _ref(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.name,
+                  "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources:
+            return self.physical_name(name)  # table name, secret name, bus name …
+        raise KeyError(f"template.yaml: !Ref {name} names nothing")
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        resource = self.resources[logical_id]
+        if attribute == "Arn" and resource["Type"] == "AWS::DynamoDB::Table":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{self.physical_name(logical_id)}"
+        return f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{logical_id}/{attribute}"
+
+    def _sub_name(self, name: str) -> Any:
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self._get_att(logical_id, attribute)
+        return self._ref(name)
+
+    # --- what the local stack builds ---------------------------------------------------------
+    def functions(self) -> list[FunctionSpec]:
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        global_env = globals_.get("Environment", {}).get("Variables", {})
+        specs = []
+        for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+            props = resource["Properties"]
+            env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            routes = [
+                Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                for event in props.get("Events", {}).values()
+                if event["Type"] == "HttpApi"
+            ]
+            specs.append(
+                FunctionSpec(
+                    logical_id=logical_id,
+                    code_uri=ROOT / props["CodeUri"],
+                    handler=props.get("Handler", globals_.get("Handler", "app.handler")),
+                    environment={k: _env_text(self.resolve(v)) for k, v in env.items()},
+                    routes=routes,
+                    memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+                    timeout_s=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                )
+            )
+        return specs
+
+    def function(self, logical_id: str) -> FunctionSpec:
+        for spec in self.functions():
+            if spec.logical_id == logical_id:
+                return spec
+        names = ", ".join(s.logical_id for s in self.functions())
+        raise KeyError(f"No function {logical_id!r} in template.yaml; there are: {names}")
+
+    def allowed_origins(self) -> list[str]:
+        api = next(iter(self.of_type("AWS::Serverless::HttpApi").values()), {})
+        origins = self.resolve(api.get("Properties", {}).get("CorsConfiguration", {}).get("AllowOrigins", []))
+        if isinstance(origins, str):
+            origins = origins.split(",")
+        return [o.strip() for o in origins]
+
+
+def _env_text(value: Any) -> str:
+    return ",".join(value) if isinstance(value, list) else str(value)
+
+
+def parse_overrides(text: str | None) -> dict[str, str]:
+    """`Name=Value Name2=Value2` as `sam deploy --parameter-overrides` takes them."""
+    overrides = {}
+    for item in (text or "").split():
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"Parameter override {item!r} is not Name=Value")
+        overrides[name.removeprefix("ParameterKey=")] = value.strip("\"'")
+    return overrides
