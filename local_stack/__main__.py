@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -23,14 +24,13 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  AWS emulator (moto): {local.moto.endpoint if local.moto else ''}  region {local.stack.region}")
     print(f"  routes from template.yaml: {', '.join(routes)}")
     print("  state lives in memory and is gone when this stops. Try:")
-    print(f"    curl -s -X POST {local.base_url}/ums/signup -d '{{\"email\":\"ann@example.com\",\"password\":\"correct horse battery\"}}'")
+    body = '{"email":"ann@example.com","password":"correct horse battery"}'
+    print(f"    curl -s -X POST {local.base_url}/ums/signup -d '{body}'")
     print("  Ctrl-C to stop.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     print("\nStopping the local stack.", flush=True)
     local.stop()
     return 0

@@ -55,7 +55,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     server: Gateway
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the handlers log each request themselves
 
     def do_GET(self) -> None:
@@ -68,12 +68,16 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if origin is None:
             self._send(204, b"", {})
             return
-        self._send(204, b"", {
-            **self._cors_headers(origin),
-            "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": "authorization, content-type, x-api-key",
-            "Access-Control-Max-Age": "600",
-        })
+        self._send(
+            204,
+            b"",
+            {
+                **self._cors_headers(origin),
+                "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": "authorization, content-type, x-api-key",
+                "Access-Control-Max-Age": "600",
+            },
+        )
 
     def read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)

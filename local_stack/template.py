@@ -97,8 +97,13 @@ class Stack:
     def _ref(self, name: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
-        pseudo = {"AWS::Region": self.region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.name,
-                  "AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": "aws",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.resources:

@@ -85,4 +85,3 @@ def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
 def _require_password(user: UserModel, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password):
         raise Forbidden("Wrong password")
-

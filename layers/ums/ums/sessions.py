@@ -7,6 +7,7 @@ tokens of an older generation stop working, except the one session a password ch
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -72,10 +73,8 @@ def _record_failure(user: UserModel, now: int) -> None:
         actions.append(UserModel.locked_until.set(now + min(delay, THROTTLE_MAX_SECONDS)))
         logger.warning("Sign-in throttled after repeated failures", extra={"user_id": user.id, "failures": failures})
     metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
-    try:
+    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to throttle
         user_store.update(user, actions)
-    except NotFound:
-        pass  # deleted meanwhile: nothing to throttle
 
 
 def _start_session(user: UserModel, user_updates: list[Any]) -> dict[str, str]:

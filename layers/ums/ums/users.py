@@ -62,9 +62,8 @@ def validate_profile(extra: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, str) or not COUNTRY_PATTERN.match(value):
                 raise BadRequest("Field 'country' must be an ISO 3166 alpha-2 code such as 'US'")
             value = value.upper()
-        if name == "language" and value is not None:
-            if not isinstance(value, str) or not LANGUAGE_PATTERN.match(value):
-                raise BadRequest("Field 'language' must be a BCP 47 tag such as 'en' or 'pt-BR'")
+        if name == "language" and value is not None and not (isinstance(value, str) and LANGUAGE_PATTERN.match(value)):
+            raise BadRequest("Field 'language' must be a BCP 47 tag such as 'en' or 'pt-BR'")
         _check_value(value, name, 1)
         profile[name] = value
     return profile
@@ -81,11 +80,17 @@ def _check_value(value: Any, path: str, depth: int) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_value(item, f"{path}[{index}]", depth + 1)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise BadRequest(f"Field '{path}' is not a finite number")
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if len(str(abs(value)).replace(".", "").lstrip("0")) > MAX_NUMBER_DIGITS:
-            raise BadRequest(f"Field '{path}' has more than {MAX_NUMBER_DIGITS} significant digits")
+    elif isinstance(value, int | float) and not isinstance(value, bool) and not _storable_number(value):
+        raise BadRequest(
+            f"Field '{path}' must be a finite number of at most {MAX_NUMBER_DIGITS} digits, magnitude 1e-130 to 1e125"
+        )
+
+
+def _storable_number(value: float) -> bool:
+    """DynamoDB numbers: 38 significant digits, magnitude from 1e-130 to below 1e126."""
+    if isinstance(value, int):
+        return len(str(abs(value))) <= MAX_NUMBER_DIGITS
+    return math.isfinite(value) and (value == 0 or 1e-130 <= abs(value) < 1e126)
 
 
 def new_user(email: str, password_hash: str, profile: dict[str, Any], mobile: str | None) -> UserModel:

@@ -1,0 +1,48 @@
+from conftest import PASSWORD, call, sign_in, sign_up
+
+
+def test_get_user_returns_the_record(user):
+    answer = call("GetUserFunction", token=user["access_token"])
+    assert answer.status == 200
+    assert answer.body["id"] == user["id"] and answer.body["email"] == "ann@example.com"
+    assert "password" not in answer.body
+
+
+def test_get_user_without_token_is_401(aws):
+    assert call("GetUserFunction").status == 401
+
+
+def test_change_password_errors(user):
+    token = user["access_token"]
+    wrong = call(
+        "ChangePasswordFunction", {"old_password": "not it at all", "new_password": "another passphrase"}, token=token
+    )
+    assert wrong.status == 403
+    weak = call("ChangePasswordFunction", {"old_password": PASSWORD, "new_password": "short"}, token=token)
+    assert weak.status == 400
+    missing = call("ChangePasswordFunction", {"old_password": PASSWORD}, token=token)
+    assert missing.status == 400 and "new_password" in missing.message
+    extra = call("ChangePasswordFunction", {"old_password": PASSWORD, "new_password": "x" * 9, "x": 1}, token=token)
+    assert extra.status == 400 and "Unknown field" in extra.message
+
+
+def test_change_password_returns_the_record_with_a_new_updated_at(user):
+    answer = call(
+        "ChangePasswordFunction",
+        {"old_password": PASSWORD, "new_password": "another passphrase"},
+        token=user["access_token"],
+    )
+    assert answer.status == 200
+    assert answer.body["id"] == user["id"]
+    assert answer.body["updated_at"] > user["updated_at"]
+
+
+def test_delete_user_needs_the_password_and_returns_the_deleted_record(user):
+    token = user["access_token"]
+    assert call("DeleteUserFunction", {"password": "not it at all"}, token=token).status == 403
+    assert call("DeleteUserFunction", {}, token=token).status == 400
+    answer = call("DeleteUserFunction", {"password": PASSWORD}, token=token)
+    assert answer.status == 200 and answer.body["id"] == user["id"]
+    assert sign_in().status == 401
+    assert call("DeleteUserFunction", {"password": PASSWORD}, token=token).status == 404
+    assert sign_up().status == 201  # the email is free again

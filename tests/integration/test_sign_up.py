@@ -1,0 +1,83 @@
+from conftest import PASSWORD, call, sign_up
+
+
+def test_sign_up_returns_201_with_the_record_and_extra_fields(aws):
+    answer = sign_up("Elon@Tesla.com", age=25, address={"city": "Apeldoorn", "country": "NL"}, tags=["a", 1.5])
+    assert answer.status == 201
+    user = answer.body
+    assert set(user) == {"id", "email", "active", "created_at", "updated_at", "age", "address", "tags"}
+    assert user["email"] == "Elon@Tesla.com" and user["active"] is True
+    assert user["age"] == 25 and user["address"] == {"city": "Apeldoorn", "country": "NL"}
+    assert user["tags"] == ["a", 1.5]
+    assert user["created_at"] == user["updated_at"] and user["created_at"].endswith("Z")
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_password_and_internals_are_never_returned(aws):
+    body = str(sign_up().body)
+    for secret in (PASSWORD, "argon2", "password_hash", "email_key", "token_generation"):
+        assert secret not in body
+
+
+def test_same_email_in_other_case_is_409(aws):
+    assert sign_up("ann@example.com").status == 201
+    answer = sign_up("ANN@example.com")
+    assert answer.status == 409
+    assert answer.message == "A user with this email is already registered"
+
+
+def test_mobile_is_unique_too(aws):
+    assert sign_up("a@example.com", mobile="+31 6 12345678").status == 201
+    answer = sign_up("b@example.com", mobile="+31612345678")
+    assert answer.status == 409
+    assert "mobile" in answer.message
+
+
+def test_a_failed_sign_up_leaves_the_email_free(aws):
+    assert sign_up("a@example.com", mobile="+31612345678").status == 201
+    assert sign_up("b@example.com", mobile="+31612345678").status == 409
+    assert sign_up("b@example.com").status == 201
+
+
+def test_bad_input_is_400_in_jexia_format(aws):
+    cases = [
+        ({"email": "not-an-email", "password": PASSWORD}, "valid email"),
+        ({"password": PASSWORD}, "'email' is required"),
+        ({"email": "a@b.co"}, "'password' is required"),
+        ({"email": "a@b.co", "password": "short"}, "at least 8"),
+        ({"email": "a@b.co", "password": "password123"}, "too common"),
+        ({"email": "a@b.co", "password": PASSWORD, "id": "mine"}, "'id' is reserved"),
+        ({"email": "a@b.co", "password": PASSWORD, "_role": "admin"}, "'_role' is reserved"),
+        ({"email": "a@b.co", "password": PASSWORD, "n": 1e300}, "finite number"),
+    ]
+    for body, reason in cases:
+        answer = call("SignUpFunction", body)
+        assert answer.status == 400, body
+        assert reason in answer.message
+        assert len(answer.body[0]["request_id"]) == 36
+
+
+def test_malformed_json_and_non_objects_are_400(aws):
+    assert call("SignUpFunction", raw_body=b"{nope").status == 400
+    assert call("SignUpFunction", raw_body=b"[]").status == 400
+    assert call("SignUpFunction", raw_body=b"").status == 400
+    assert call("SignUpFunction", raw_body=b'{"email": "\xff"}').status == 400
+
+
+def test_body_over_64_kib_is_413(aws):
+    answer = call("SignUpFunction", {"email": "a@b.co", "password": PASSWORD, "bio": "x" * 70_000})
+    assert answer.status == 413
+
+
+def test_body_sent_as_text_plain_works(aws):
+    answer = call(
+        "SignUpFunction",
+        {"email": "a@b.co", "password": PASSWORD, "age": 3},
+        headers={"content-type": "text/plain;charset=UTF-8"},
+    )
+    assert answer.status == 201
+
+
+def test_trailing_slash_reaches_the_same_handler(aws):
+    answer = call("SignUpFunction", {"email": "a@b.co", "password": PASSWORD}, path="/ums/signup/")
+    assert answer.status == 201

@@ -1,0 +1,51 @@
+"""template.yaml is the source of truth: check what the local stack and tests rely on."""
+
+from local_stack.template import Stack, parse_overrides
+
+
+def test_every_function_is_python313_arm64_with_the_layer_and_a_handler_file():
+    stack = Stack()
+    globals_ = stack.template["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.13"
+    assert globals_["Architectures"] == ["arm64"]
+    for spec in stack.functions():
+        assert (spec.code_uri / "app.py").is_file(), spec.logical_id
+        assert spec.routes, f"{spec.logical_id} has no HttpApi route"
+
+
+def test_layer_is_built_for_python313_arm64():
+    layer = Stack().resources["UmsLayer"]
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_routes_are_the_api_contract():
+    routes = {(r.method, r.path) for spec in Stack().functions() for r in spec.routes}
+    assert routes == {
+        ("POST", "/ums/signup"),
+        ("POST", "/auth"),
+        ("POST", "/auth/refresh"),
+        ("GET", "/ums/user"),
+        ("DELETE", "/ums/user"),
+        ("POST", "/ums/changepassword"),
+    }
+
+
+def test_parameters_resolve_into_the_environment():
+    env = Stack(parse_overrides("PreventUserExistenceErrors=true ProjectId=acme")).functions()[0].environment
+    assert env["PREVENT_USER_EXISTENCE_ERRORS"] == "true"
+    assert env["UMS_PROJECT_ID"] == "acme"
+    assert env["USERS_TABLE"] == "ums-local-UsersTable"
+
+
+def test_unknown_override_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="Unknown parameter"):
+        Stack({"NoSuchThing": "1"})
+
+
+def test_tokens_table_has_ttl_and_users_table_the_email_index():
+    resources = Stack().resources
+    assert resources["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    indexes = {i["IndexName"] for i in resources["UsersTable"]["Properties"]["GlobalSecondaryIndexes"]}
+    assert {"by_email", "by_mobile"} <= indexes
