@@ -56,7 +56,6 @@ def main() -> None:
 def _with_fixed_cost_hasher(measure: Any) -> Any:
     """Password hashing is excluded from measure 3: swap in the cheapest Argon2 for its duration."""
     from argon2 import PasswordHasher
-
     from ums import passwords
 
     original = passwords._hasher

@@ -40,11 +40,6 @@ class DynamoDBCalls:
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, json.loads(json.dumps(params, default=str))))
 
-    def during(self, operation: Any) -> list[tuple[str, dict[str, Any]]]:
-        start = len(self.calls)
-        operation()
-        return self.calls[start:]
-
 
 # --- 1. cold init ------------------------------------------------------------------------------
 _IMPORT_HANDLER = """
@@ -93,9 +88,10 @@ def round_trips(client: Client, counter: DynamoDBCalls) -> list[dict[str, Any]]:
     rows = []
     for name, (prepare, operation, expected) in operations(client).items():
         prepare()
-        status: list[int] = []
-        calls = counter.during(lambda op=operation: status.append(op()[0]))
-        assert status == [expected], f"{name} answered {status}"
+        start = len(counter.calls)
+        status, _ = operation()
+        calls = counter.calls[start:]
+        assert status == expected, f"{name} answered {status}"
         rows.append(
             {
                 "operation": name,

@@ -1,4 +1,4 @@
-from conftest import PASSWORD, call, sign_in, sign_up
+from helpers import PASSWORD, call, sign_in, sign_up
 
 
 def test_get_user_returns_the_record(user):

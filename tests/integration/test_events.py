@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from conftest import FUNCTIONS
+from helpers import FUNCTIONS
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 # In the order a user meets them; placeholders are replaced by tokens from the sign-in.

@@ -5,7 +5,7 @@ import json
 import logging
 
 import boto3
-from conftest import PASSWORD, STACK, call, sign_in, sign_up
+from helpers import PASSWORD, STACK, call, sign_in, sign_up
 from ums.config import settings
 from ums.observability import logger
 

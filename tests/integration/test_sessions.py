@@ -2,7 +2,7 @@
 
 import time
 
-from conftest import PASSWORD, call, sign_in
+from helpers import PASSWORD, call, sign_in
 from ums.store.models import SessionModel
 
 

@@ -2,7 +2,7 @@ import time
 
 import jwt
 from argon2 import PasswordHasher
-from conftest import PASSWORD, call, sign_in, sign_up
+from helpers import PASSWORD, call, sign_in, sign_up
 from ums.store.models import UserModel
 from ums.users import email_key
 

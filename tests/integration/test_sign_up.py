@@ -1,4 +1,4 @@
-from conftest import PASSWORD, call, sign_up
+from helpers import PASSWORD, call, sign_up
 
 
 def test_sign_up_returns_201_with_the_record_and_extra_fields(aws):

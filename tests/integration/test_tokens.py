@@ -6,7 +6,7 @@ import time
 import boto3
 import jwt
 import pytest
-from conftest import STACK, call
+from helpers import STACK, call
 from ums.config import settings
 
 

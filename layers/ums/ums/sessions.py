@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.expressions.update import Action
 
 from ums import passwords
 from ums.config import settings
@@ -54,7 +55,7 @@ def sign_in(body: dict[str, Any]) -> dict[str, str]:
     if not user.active:
         raise Forbidden("User is not active")
 
-    updates = []
+    updates: list[Action] = []
     if user.failed_signins or user.locked_until:
         updates += [UserModel.failed_signins.set(0), UserModel.locked_until.set(0)]
     if passwords.needs_rehash(user.password_hash):
@@ -67,7 +68,7 @@ def sign_in(body: dict[str, Any]) -> dict[str, str]:
 
 def _record_failure(user: UserModel, now: int) -> None:
     failures = int(user.failed_signins) + 1
-    actions = [UserModel.failed_signins.add(1)]
+    actions: list[Action] = [UserModel.failed_signins.add(1)]
     if failures >= SIGN_IN_FAILURES_BEFORE_THROTTLE:
         delay = THROTTLE_FIRST_SECONDS * 2 ** (failures - SIGN_IN_FAILURES_BEFORE_THROTTLE)
         actions.append(UserModel.locked_until.set(now + min(delay, THROTTLE_MAX_SECONDS)))
@@ -77,7 +78,7 @@ def _record_failure(user: UserModel, now: int) -> None:
         user_store.update(user, actions)
 
 
-def _start_session(user: UserModel, user_updates: list[Any]) -> dict[str, str]:
+def _start_session(user: UserModel, user_updates: list[Action]) -> dict[str, str]:
     session_id = new_session_id()
     refresh = RefreshToken.new(user.id, session_id)
     generation = int(user.token_generation)

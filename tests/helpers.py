@@ -1,0 +1,79 @@
+"""Helpers shared by the unit and integration tests.
+
+The process gets the functions' environment from `template.yaml` before anything imports `ums`,
+so tables, secrets and settings are named exactly as the template names them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from local_stack.aws import use_endpoint
+from local_stack.functions import LocalFunction, prepare_process
+from local_stack.gateway import http_api_event
+from local_stack.template import Stack
+
+STACK = Stack()
+use_endpoint(None, STACK.region)
+FUNCTIONS: dict[str, LocalFunction] = prepare_process(STACK)
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+    @property
+    def message(self) -> str:
+        assert isinstance(self.body, list), f"not a Jexia error array: {self.body!r}"
+        return str(self.body[0]["message"])
+
+
+def reset_aws_clients() -> None:
+    """Forget cached AWS clients and cached secrets: each test has a fresh emulator."""
+    from aws_lambda_powertools.utilities import parameters
+    from ums.store.models import SessionModel, UniqueValueModel, UserModel
+
+    for model in (UserModel, UniqueValueModel, SessionModel):
+        model._connection = None
+    parameters.clear_caches()
+
+
+def call(
+    function: str,
+    body: Any = None,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: bytes | None = None,
+    path: str | None = None,
+) -> Answer:
+    """Invoke a function of template.yaml with the event API Gateway would send it."""
+    fn = FUNCTIONS[function]
+    route = fn.spec.routes[0]
+    all_headers = {"content-type": "text/plain;charset=UTF-8", **(headers or {})}
+    if token:
+        all_headers["authorization"] = f"Bearer {token}"
+    if raw_body is None:
+        raw_body = json.dumps(body).encode() if body is not None else b""
+    event = http_api_event(
+        method=route.method,
+        path=path or route.path,
+        route_key=f"{route.method} {route.path}",
+        headers=all_headers,
+        body=raw_body,
+    )
+    result = fn.invoke(event)
+    return Answer(result["statusCode"], result["headers"], json.loads(result["body"]))
+
+
+def sign_up(email: str = "ann@example.com", password: str = PASSWORD, **extra: Any) -> Answer:
+    return call("SignUpFunction", {"email": email, "password": password, **extra})
+
+
+def sign_in(email: str = "ann@example.com", password: str = PASSWORD) -> Answer:
+    return call("SignInFunction", {"method": "ums", "email": email, "password": password})
