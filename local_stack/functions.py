@@ -81,5 +81,4 @@ def prepare_process(stack: Stack) -> dict[str, LocalFunction]:
     specs = stack.functions()
     for spec in specs:
         os.environ.update(spec.environment)
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read EMF
     return {spec.logical_id: LocalFunction(spec, stack.region) for spec in specs}
