@@ -46,3 +46,13 @@ def test_delete_user_needs_the_password_and_returns_the_deleted_record(user):
     assert sign_in().status == 401
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=token).status == 404
     assert sign_up().status == 201  # the email is free again
+
+
+def test_change_password_for_a_deleted_user_is_404(user):
+    assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
+    answer = call(
+        "ChangePasswordFunction",
+        {"old_password": PASSWORD, "new_password": "another passphrase"},
+        token=user["access_token"],
+    )
+    assert answer.status == 404

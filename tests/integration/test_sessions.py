@@ -33,6 +33,7 @@ def test_unknown_malformed_and_missing_refresh_tokens(user):
     assert refresh(f"{user_id}.unknown-session.secret").status == 401
     assert call("RefreshTokenFunction", {}).status == 400
     assert call("RefreshTokenFunction", {"refresh_token": 7}).status == 400
+    assert call("RefreshTokenFunction", {"refresh_token": user["refresh_token"], "x": 1}).status == 400
     # a guess at the secret does not revoke the real session
     assert refresh(user["refresh_token"]).status == 200
 

@@ -17,7 +17,7 @@ from pynamodb.expressions.update import Action
 from ums import passwords
 from ums.config import settings
 from ums.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
-from ums.http import required_string
+from ums.http import reject_unknown_fields, required_string
 from ums.observability import logger, metrics
 from ums.store import sessions as session_store
 from ums.store import users as user_store
@@ -99,6 +99,7 @@ def _start_session(user: UserModel, user_updates: list[Action]) -> dict[str, str
 
 def refresh(body: dict[str, Any]) -> dict[str, str]:
     """`POST /auth/refresh`: rotates the refresh token. Reusing a rotated one revokes its session."""
+    reject_unknown_fields(body, {"refresh_token"})
     presented = RefreshToken.parse(required_string(body, "refresh_token"))
     session, user = session_store.get_with_user(presented.session_id, presented.user_id)
     if session is None or session.user_id != presented.user_id:
