@@ -18,10 +18,13 @@ def serve(args: argparse.Namespace) -> int:
     from local_stack.runner import LocalStack
 
     overrides = parse_overrides(args.parameter_overrides or os.environ.get("UMS_PARAMETER_OVERRIDES"))
-    local = LocalStack(port=args.port, overrides=overrides).start()
+    local = LocalStack(port=args.port, smtp_port=args.smtp_port, overrides=overrides).start()
     routes = sorted({f"{r.method} {r.path}" for fn in local.functions.values() for r in fn.spec.routes})
     print(f"Serverless UMS local stack on {local.base_url}", flush=True)
     print(f"  AWS emulator (moto): {local.moto.endpoint if local.moto else ''}  region {local.stack.region}")
+    print(
+        f"  SMTP capture: 127.0.0.1:{local.smtp.port if local.smtp else ''}; mail: {local.base_url}/_local/mail(.html)"
+    )
     print(f"  routes from template.yaml: {', '.join(routes)}")
     print("  state lives in memory and is gone when this stops. Try:")
     body = '{"email":"ann@example.com","password":"correct horse battery"}'
@@ -64,6 +67,7 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the local stack in the foreground")
     serve_parser.add_argument("--port", type=int, default=int(os.environ.get("UMS_LOCAL_PORT", "3000")))
+    serve_parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("UMS_LOCAL_SMTP_PORT", "2525")))
     serve_parser.add_argument("--parameter-overrides", help="Name=Value pairs, as sam deploy takes them")
     serve_parser.set_defaults(run=serve)
     invoke_parser = commands.add_parser("invoke", help="run one function once with an event file")

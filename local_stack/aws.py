@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -20,31 +21,55 @@ from local_stack.template import Stack
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 
 
+SES_SEND_EMAIL_PATH = "/v2/email/outbound-emails"
+
+
 class SerializedApp:
-    """Runs moto's WSGI app one request at a time.
+    """Runs moto's WSGI app one request at a time, and shows successful SES v2 SendEmail
+    requests to `on_mail`.
 
     moto's backends are not thread-safe (a failed transaction restores a deep copy of the whole
     table, undoing writes made meanwhile); DynamoDB is. Serializing requests keeps every call
     atomic, as it is in AWS, while the handlers above still run concurrently.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], on_mail: Callable[[bytes], None] | None) -> None:
         self._app = app
         self._lock = threading.Lock()
+        self._on_mail = on_mail
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        tapped = (
+            self._on_mail is not None
+            and environ.get("REQUEST_METHOD") == "POST"
+            and environ.get("PATH_INFO") == SES_SEND_EMAIL_PATH
+        )
+        if not tapped:
+            with self._lock:
+                return list(self._app(environ, start_response))
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: Any, *args: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *args)
+
         with self._lock:
-            return list(self._app(environ, start_response))
+            answer = list(self._app(environ, recording_start_response))
+        if status and status[0].startswith("200") and self._on_mail:
+            self._on_mail(body)
+        return answer
 
 
 class MotoServer:
     """moto's server in a thread of this process, on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_mail: Callable[[bytes], None] | None = None) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per emulator call
-        app = SerializedApp(DomainDispatcherApplication(create_backend_app))
+        app = SerializedApp(DomainDispatcherApplication(create_backend_app), on_mail)
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
@@ -68,12 +93,20 @@ def use_endpoint(endpoint: str | None, region: str) -> None:
     os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 
 
+def rule_queue_name(rule_name: str) -> str:
+    """The SQS queue the local stack puts behind an EventBridge rule (moto cannot invoke Lambda)."""
+    return f"{rule_name}-target"[-80:]
+
+
 def create_resources(stack: Stack) -> None:
-    """Creates the template's tables and secrets through the current AWS endpoint."""
-    dynamodb = boto3.client("dynamodb", region_name=stack.region)
+    """Creates the template's resources through the current AWS endpoint: tables, secrets, the
+    KMS key and alias, event bus, queues, SES identity, and each EventBridge rule with a queue
+    as its target (the local stack hands what arrives there to the rule's function)."""
+    region = stack.region
+    dynamodb = boto3.client("dynamodb", region_name=region)
     for logical_id, resource in stack.of_type("AWS::DynamoDB::Table").items():
         _create_table(dynamodb, stack, logical_id, stack.resolve(resource["Properties"]))
-    secretsmanager = boto3.client("secretsmanager", region_name=stack.region)
+    secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, resource in stack.of_type("AWS::SecretsManager::Secret").items():
         props = stack.resolve(resource["Properties"])
         secretsmanager.create_secret(
@@ -81,6 +114,34 @@ def create_resources(stack: Stack) -> None:
             Description=props.get("Description", ""),
             SecretString=props.get("SecretString") or _generate_secret(props["GenerateSecretString"]),
         )
+    kms = boto3.client("kms", region_name=region)
+    key_ids = {}
+    for logical_id, resource in stack.of_type("AWS::KMS::Key").items():
+        key_ids[logical_id] = kms.create_key(Description=resource["Properties"].get("Description", ""))["KeyMetadata"][
+            "KeyId"
+        ]
+    for resource in stack.of_type("AWS::KMS::Alias").values():
+        props = resource["Properties"]
+        kms.create_alias(AliasName=stack.resolve(props["AliasName"]), TargetKeyId=key_ids[props["TargetKeyId"]["Ref"]])
+    events = boto3.client("events", region_name=region)
+    for resource in stack.of_type("AWS::Events::EventBus").values():
+        events.create_event_bus(Name=stack.resolve(resource["Properties"]["Name"]))
+    sqs = boto3.client("sqs", region_name=region)
+    for logical_id in stack.of_type("AWS::SQS::Queue"):
+        sqs.create_queue(QueueName=stack.physical_name(logical_id))
+    sesv2 = boto3.client("sesv2", region_name=region)
+    for resource in stack.of_type("AWS::SES::EmailIdentity").values():
+        sesv2.create_email_identity(EmailIdentity=stack.resolve(resource["Properties"]["EmailIdentity"]))
+    for spec in stack.functions():
+        for rule in spec.rules:
+            queue_url = sqs.create_queue(QueueName=rule_queue_name(rule["name"]))["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            events.put_rule(Name=rule["name"], EventBusName=rule["bus"], EventPattern=json.dumps(rule["pattern"]))
+            events.put_targets(
+                Rule=rule["name"], EventBusName=rule["bus"], Targets=[{"Id": "function", "Arn": queue_arn}]
+            )
 
 
 def _create_table(client: Any, stack: Stack, logical_id: str, props: dict[str, Any]) -> None:

@@ -8,30 +8,42 @@ from typing import Any
 from local_stack.aws import MotoServer, create_resources, use_endpoint
 from local_stack.functions import LocalFunction, prepare_process
 from local_stack.gateway import Gateway, GatewayHandler
+from local_stack.mailbox import Mailbox, SmtpCapture
+from local_stack.pollers import pollers
 from local_stack.template import Stack
 
 
 class LocalStack:
-    def __init__(self, port: int = 3000, overrides: dict[str, str] | None = None) -> None:
+    def __init__(self, port: int = 3000, smtp_port: int = 2525, overrides: dict[str, str] | None = None) -> None:
         self.stack = Stack(overrides)
         self.port = port
+        self.smtp_port = smtp_port
+        self.mailbox = Mailbox()
         self.moto: MotoServer | None = None
+        self.smtp: SmtpCapture | None = None
         self.gateway: Gateway | None = None
         self.functions: dict[str, LocalFunction] = {}
+        self._stopped = threading.Event()
 
     def start(self) -> LocalStack:
-        self.moto = MotoServer().start()
+        self.moto = MotoServer(on_mail=self.mailbox.add_ses_request).start()
         use_endpoint(self.moto.endpoint, self.stack.region)
         create_resources(self.stack)
+        self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         self.functions = prepare_process(self.stack)
+        for poller in pollers(self.stack, self.functions, self._stopped):
+            poller.start()
         self.gateway = Gateway(self.port, self.functions, self.stack.allowed_origins(), self._local_routes())
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         if self.gateway:
             self.gateway.shutdown()
             self.gateway.server_close()
+        if self.smtp:
+            self.smtp.stop()
         if self.moto:
             self.moto.stop()
 
@@ -42,7 +54,27 @@ class LocalStack:
 
     def _local_routes(self) -> dict[tuple[str, str], Any]:
         def health(_: GatewayHandler) -> tuple[int, Any]:
-            assert self.moto is not None
-            return 200, {"status": "ok", "aws_endpoint": self.moto.endpoint, "region": self.stack.region}
+            assert self.moto is not None and self.smtp is not None
+            return 200, {
+                "status": "ok",
+                "aws_endpoint": self.moto.endpoint,
+                "region": self.stack.region,
+                "smtp": {"host": "127.0.0.1", "port": self.smtp.port},
+            }
 
-        return {("GET", "/_local/health"): health}
+        def mail(_: GatewayHandler) -> tuple[int, Any]:
+            return 200, self.mailbox.all()
+
+        def clear_mail(_: GatewayHandler) -> tuple[int, Any]:
+            self.mailbox.clear()
+            return 200, {}
+
+        def mail_page(_: GatewayHandler) -> tuple[int, Any]:
+            return 200, self.mailbox.html_page()
+
+        return {
+            ("GET", "/_local/health"): health,
+            ("GET", "/_local/mail"): mail,
+            ("DELETE", "/_local/mail"): clear_mail,
+            ("GET", "/_local/mail.html"): mail_page,
+        }

@@ -13,6 +13,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
+# Resources whose !Ref is a name the template sets itself.
+NAME_PROPERTIES = ("AliasName", "Name", "EmailIdentity")
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -41,7 +43,8 @@ class Route:
     path: str  # as in the template, e.g. /ums/resetpassword/{token}
 
     def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\\\{(\w+)\\\+?\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))  # greedy {proxy+}
+        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         return re.compile(f"^{regex}$")
 
 
@@ -52,6 +55,9 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     routes: list[Route] = field(default_factory=list)
+    # DynamoDB stream event sources: the event's properties, with `Table` the table's logical id.
+    stream_sources: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[dict[str, Any]] = field(default_factory=list)  # EventBridge rules: {name, bus, pattern}
     memory_mb: int = 128
     timeout_s: int = 3
 
@@ -107,13 +113,20 @@ class Stack:
         if name in pseudo:
             return pseudo[name]
         if name in self.resources:
-            return self.physical_name(name)  # table name, secret name, bus name …
+            props = self.resources[name].get("Properties", {})
+            for key in NAME_PROPERTIES:
+                if key in props:
+                    return self.resolve(props[key])
+            return self.physical_name(name)  # table name, secret name, queue name …
         raise KeyError(f"template.yaml: !Ref {name} names nothing")
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
-        resource = self.resources[logical_id]
-        if attribute == "Arn" and resource["Type"] == "AWS::DynamoDB::Table":
-            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{self.physical_name(logical_id)}"
+        resource_type = self.resources[logical_id]["Type"]
+        name = self.physical_name(logical_id)
+        if resource_type == "AWS::DynamoDB::Table" and attribute == "Arn":
+            return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
+        if resource_type == "AWS::SQS::Queue":
+            return name if attribute == "QueueName" else f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
         return f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{logical_id}/{attribute}"
 
     def _sub_name(self, name: str) -> Any:
@@ -130,10 +143,25 @@ class Stack:
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             props = resource["Properties"]
             env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+            events = props.get("Events", {})
             routes = [
                 Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-                for event in props.get("Events", {}).values()
+                for event in events.values()
                 if event["Type"] == "HttpApi"
+            ]
+            stream_sources = [
+                {**self.resolve(event["Properties"]), "Table": event["Properties"]["Stream"]["Fn::GetAtt"][0]}
+                for event in events.values()
+                if event["Type"] == "DynamoDB"
+            ]
+            rules = [
+                {
+                    "name": f"{self.name}-{logical_id}-{event_name}",
+                    "bus": self.resolve(event["Properties"].get("EventBusName", "default")),
+                    "pattern": event["Properties"]["Pattern"],
+                }
+                for event_name, event in events.items()
+                if event["Type"] == "EventBridgeRule"
             ]
             specs.append(
                 FunctionSpec(
@@ -142,6 +170,8 @@ class Stack:
                     handler=props.get("Handler", globals_.get("Handler", "app.handler")),
                     environment={k: _env_text(self.resolve(v)) for k, v in env.items()},
                     routes=routes,
+                    stream_sources=stream_sources,
+                    rules=rules,
                     memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
                     timeout_s=int(props.get("Timeout", globals_.get("Timeout", 3))),
                 )

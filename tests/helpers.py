@@ -7,6 +7,7 @@ so tables, secrets and settings are named exactly as the template names them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,9 +16,11 @@ from local_stack.functions import LocalFunction, prepare_process
 from local_stack.gateway import http_api_event
 from local_stack.template import Stack
 
-STACK = Stack()
+SERVER_KEY = "test-key:test-secret-0123456789abcdef"
+STACK = Stack({"ServerApiKey": SERVER_KEY})
 use_endpoint(None, STACK.region)
 FUNCTIONS: dict[str, LocalFunction] = prepare_process(STACK)
+HTTP_FUNCTIONS = sorted(name for name, fn in FUNCTIONS.items() if fn.spec.routes)
 PASSWORD = "correct horse battery staple"
 
 
@@ -51,21 +54,27 @@ def call(
     headers: dict[str, str] | None = None,
     raw_body: bytes | None = None,
     path: str | None = None,
+    path_parameters: dict[str, str] | None = None,
+    query: str = "",
 ) -> Answer:
     """Invoke a function of template.yaml with the event API Gateway would send it."""
     fn = FUNCTIONS[function]
     route = fn.spec.routes[0]
+    method = "POST" if route.method == "ANY" else route.method
+    path_parameters = path_parameters or {name: "unknown" for name in re.findall(r"\{(\w+)\+?\}", route.path)}
     all_headers = {"content-type": "text/plain;charset=UTF-8", **(headers or {})}
     if token:
         all_headers["authorization"] = f"Bearer {token}"
     if raw_body is None:
         raw_body = json.dumps(body).encode() if body is not None else b""
     event = http_api_event(
-        method=route.method,
-        path=path or route.path,
+        method=method,
+        path=path or re.sub(r"\{(\w+)\+?\}", lambda m: path_parameters[m.group(1)], route.path),
         route_key=f"{route.method} {route.path}",
+        query=query,
         headers=all_headers,
         body=raw_body,
+        path_parameters=path_parameters,
     )
     result = fn.invoke(event)
     return Answer(result["statusCode"], result["headers"], json.loads(result["body"]))

@@ -3,40 +3,65 @@
 import json
 from pathlib import Path
 
-from helpers import FUNCTIONS
+from helpers import FUNCTIONS, SERVER_KEY
+from ums.crypto import decrypt_token
+from ums.store.models import EventModel, RateLimitModel
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-# In the order a user meets them; placeholders are replaced by tokens from the sign-in.
+# In the order a user meets them. Placeholders are replaced by what earlier steps produced.
 SEQUENCE = [
     ("SignUpFunction", "sign_up.json", 201),
     ("SignInFunction", "sign_in.json", 200),
     ("GetUserFunction", "get_user.json", 200),
     ("RefreshTokenFunction", "refresh_token.json", 200),
     ("ChangePasswordFunction", "change_password.json", 200),
-    ("DeleteUserFunction", "delete_user.json", 200),
+    ("RequestResetFunction", "request_reset.json", 202),
+    ("ApplyResetFunction", "apply_reset.json", 200),
+    ("QuicksilverResetFunction", "quicksilver_reset.json", 202),
+    ("CustomerResetRequestFunction", "customer_reset_request.json", 202),
+    ("CustomerResetApplyFunction", "customer_reset_apply.json", 200),
+    ("ManagementFunction", "management.json", 201),
+    ("AutomationFunction", "automation_stream.json", None),
+    ("AutomationFunction", "automation_quicksilver.json", None),
+    ("SignInFunction", "sign_in.json", 401),  # the password was reset meanwhile
+    ("DeleteUserFunction", "delete_user.json", 401),  # and every session with it
 ]
 
 
-def test_every_event_file_belongs_to_a_function_in_the_sequence():
-    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(name for _, name, _ in SEQUENCE)
+def newest_reset_token() -> str:
+    resets = [e for e in EventModel.scan() if e.event == "AfterPasswordResetRequest"]
+    return decrypt_token(max(resets, key=lambda e: e.occurred_at).token_ciphertext)
+
+
+def allow_next_reset_request() -> None:
+    for limit in RateLimitModel.scan(RateLimitModel.pk.startswith("limit#")):
+        limit.delete()
+
+
+def test_every_event_file_is_in_the_sequence_and_every_function_has_one():
+    assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted({name for _, name, _ in SEQUENCE})
     assert {fn for fn, _, _ in SEQUENCE} == set(FUNCTIONS)
 
 
 def test_every_function_answers_its_event_file(aws):
-    tokens: dict[str, str] = {}
+    state = {"SERVER_API_KEY": SERVER_KEY}
     for function, name, expected in SEQUENCE:
         text = (EVENTS / name).read_text()
-        text = text.replace("REPLACE_WITH_ACCESS_TOKEN", tokens.get("access_token", ""))
-        text = text.replace("REPLACE_WITH_REFRESH_TOKEN", tokens.get("refresh_token", ""))
-        event = json.loads(text)
-        result = FUNCTIONS[function].invoke(event)
+        if "REPLACE_WITH_RESET_TOKEN" in text:
+            state["RESET_TOKEN"] = newest_reset_token()
+        for key, value in state.items():
+            text = text.replace(f"REPLACE_WITH_{key}", value)
+        allow_next_reset_request()
+        result = FUNCTIONS[function].invoke(json.loads(text))
+        if expected is None:  # not an HTTP function
+            assert result in ({"batchItemFailures": []}, {"status": "issued"}), (name, result)
+            continue
         assert result["statusCode"] == expected, (name, result["body"])
         body = json.loads(result["body"])
-        if function == "SignInFunction":
-            tokens = body
-        if function == "RefreshTokenFunction":
-            tokens = body
-        if function in ("SignUpFunction", "GetUserFunction", "DeleteUserFunction"):
+        if function in ("SignInFunction", "RefreshTokenFunction") and expected == 200:
+            state["ACCESS_TOKEN"], state["REFRESH_TOKEN"] = body["access_token"], body["refresh_token"]
+        if function == "SignUpFunction":
+            state["USER_ID"] = body["id"]
             assert body["email"] == "elon@tesla.com"
 
 

@@ -66,6 +66,6 @@ def test_country_and_language_are_checked():
 
 def test_mobile_is_normalized():
     assert normalize_mobile("+31 (6) 1234-5678") == "+31612345678"
-    assert normalize_mobile(31612345678) == "31612345678"
+    assert normalize_mobile(31612345678) == "+31612345678"
     with pytest.raises(BadRequest, match="mobile"):
         normalize_mobile("call me")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.expressions.update import Action
 
 from ums import passwords
 from ums.errors import Forbidden
+from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
 from ums.http import reject_unknown_fields, required_string
 from ums.observability import logger, metrics
 from ums.sessions import authenticate
@@ -33,7 +35,7 @@ def sign_up(body: dict[str, Any]) -> dict[str, Any]:
     profile = validate_profile(extra)
     passwords.check_policy(password, email)  # last: the cheap checks answer first
     user = new_user(email, passwords.hash_password(password), profile, mobile)
-    user_store.create(user)
+    user_store.create(user, new_event(SIGN_UP, user))
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     logger.info("User signed up", extra={"user_id": user.id})
     return public_record(user)
@@ -52,18 +54,12 @@ def change_password(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     user, claims = authenticate(access_token)
     _require_password(user, old_password)
     passwords.check_policy(new_password, user.email)
-    old_hash = user.password_hash
+    user.updated_at = now_rfc3339()
     user_store.update_if_password_unchanged(
         user,
-        old_hash,
-        [
-            UserModel.password_hash.set(passwords.hash_password(new_password)),
-            UserModel.updated_at.set(now_rfc3339()),
-            UserModel.token_generation.add(1),
-            UserModel.kept_session.set(claims.session_id),
-            UserModel.failed_signins.set(0),
-            UserModel.locked_until.set(0),
-        ],
+        user.password_hash,
+        password_replaced(passwords.hash_password(new_password), user.updated_at, keep_session=claims.session_id),
+        new_event(PASSWORD_CHANGE, user),
     )
     metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
     logger.info("Password changed", extra={"user_id": user.id})
@@ -76,7 +72,7 @@ def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     password = required_string(body, "password")
     user, _ = authenticate(access_token)
     _require_password(user, password)
-    user_store.delete(user)
+    user_store.delete(user, new_event(USER_DELETE, user))
     metrics.add_metric(name="UserDeletions", unit=MetricUnit.Count, value=1)
     logger.info("User deleted", extra={"user_id": user.id})
     return public_record(user)
@@ -85,3 +81,17 @@ def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
 def _require_password(user: UserModel, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password):
         raise Forbidden("Wrong password")
+
+
+def password_replaced(password_hash: str, updated_at: str, keep_session: str | None = None) -> list[Action]:
+    """What every new password does to the user: pending reset tokens, sign-in throttling and
+    every session but `keep_session` are over."""
+    return [
+        UserModel.password_hash.set(password_hash),
+        UserModel.updated_at.set(updated_at),
+        UserModel.token_generation.add(1),
+        UserModel.kept_session.set(keep_session) if keep_session else UserModel.kept_session.remove(),
+        UserModel.reset_token_hash.remove(),
+        UserModel.failed_signins.set(0),
+        UserModel.locked_until.set(0),
+    ]

@@ -20,6 +20,15 @@ class Settings:
     region: str
     users_table: str
     tokens_table: str
+    events_table: str
+    config_table: str
+    idempotency_table: str
+    event_retention_days: int
+    token_key_alias: str
+    event_bus_name: str
+    server_api_key: str
+    integration_secret_prefix: str
+    reset_token_ttl: int
     jwt_secret_name: str
     access_token_ttl: int
     refresh_token_ttl: int
@@ -45,6 +54,15 @@ def settings() -> Settings:
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1"),
         users_table=env.get("USERS_TABLE", "ums-users"),
         tokens_table=env.get("TOKENS_TABLE", "ums-tokens"),
+        events_table=env.get("EVENTS_TABLE", "ums-events"),
+        config_table=env.get("CONFIG_TABLE", "ums-config"),
+        idempotency_table=env.get("IDEMPOTENCY_TABLE", "ums-idempotency"),
+        event_retention_days=int(env.get("EVENT_RETENTION_DAYS", "30")),
+        token_key_alias=env.get("TOKEN_KEY_ALIAS", "alias/ums-reset-tokens"),
+        event_bus_name=env.get("EVENT_BUS_NAME", "ums"),
+        server_api_key=env.get("SERVER_API_KEY", ""),
+        integration_secret_prefix=env.get("INTEGRATION_SECRET_PREFIX", "ums/integrations/"),
+        reset_token_ttl=int(env.get("RESET_TOKEN_TTL", "3600")),
         jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),
         access_token_ttl=int(env.get("ACCESS_TOKEN_TTL", "7200")),
         refresh_token_ttl=int(env.get("REFRESH_TOKEN_TTL", "2592000")),

@@ -154,3 +154,13 @@ def api_handler(route: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any
         return response.to_api_gateway(request_id)
 
     return handler
+
+
+def optional_string(body: dict[str, Any], name: str) -> str | None:
+    """`body[name]` when it is a non-empty string, None when absent or null; else a 400."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"Field '{name}' must be a non-empty string")
+    return value.strip()

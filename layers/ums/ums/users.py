@@ -49,7 +49,7 @@ def normalize_mobile(value: Any) -> str:
     mobile = re.sub(r"[\s().-]", "", text)
     if not MOBILE_PATTERN.match(mobile):
         raise BadRequest("Field 'mobile' must be a phone number of 6 to 15 digits, optionally starting with +")
-    return mobile
+    return "+" + mobile.removeprefix("+")  # international form: 31612345678 and +31612345678 are one number
 
 
 def validate_profile(extra: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,10 @@ Users table (`pk`):
   `mobile#<mobile>`      uniqueness marker, likewise
 Tokens table (`pk`, TTL on `expires_at`, checked on every read as well):
   `session#<id>`         a refresh-token family (one sign-in and its rotations)
+  `reset#<sha256>`       a password-reset token (only its hash is stored)
+  `limit#reset#<sha256 of email>#<hour>`  per-email reset request counter
+Events table (`id`, stream NEW_IMAGE, TTL on `expires_at`): the outbox and audit trail.
+Config table (`kind`, `id`): integrations, automations, templates, applications.
 """
 
 from __future__ import annotations
@@ -14,14 +18,17 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from ums.config import settings
 
@@ -62,6 +69,7 @@ class UserModel(Model):
     # Sessions and access tokens of an older generation are revoked, except `kept_session`'s.
     token_generation = NumberAttribute(default=0)
     kept_session = UnicodeAttribute(null=True)
+    reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
 
     by_email = ByEmailIndex()
     by_mobile = ByMobileIndex()
@@ -109,6 +117,91 @@ class SessionModel(Model):
         return f"session#{session_id}"
 
 
+class ResetTokenModel(Model):
+    class Meta:
+        table_name = settings().tokens_table
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; TTL, and checked on read
+
+    @staticmethod
+    def key_for(token_hash: str) -> str:
+        return f"reset#{token_hash}"
+
+
+class RateLimitModel(Model):
+    class Meta:
+        table_name = settings().tokens_table
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    requests = NumberAttribute(default=0)
+    last_at = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+
+class EventModel(Model):
+    """One event of the outbox. `token_ciphertext` is the reset token encrypted with KMS."""
+
+    class Meta:
+        table_name = settings().events_table
+        region = settings().region
+
+    id = UnicodeAttribute(hash_key=True)
+    event = UnicodeAttribute()
+    name = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()
+    routing_key = UnicodeAttribute()
+    user: MapAttribute[str, Any] = MapAttribute(default=dict)
+    application: MapAttribute[str, Any] = MapAttribute(null=True)
+    email_template = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)  # language for template choice, when the request names one
+    country = UnicodeAttribute(null=True)  # likewise for the country (Quicksilver's user_country)
+    email_tags = ListAttribute(of=UnicodeAttribute, null=True)
+    merge_vars: MapAttribute[str, Any] = MapAttribute(null=True)
+    token_ciphertext = UnicodeAttribute(null=True)
+    token_expires_at = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="pending")
+    failure = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+
+
+class ConfigModel(Model):
+    """Operator configuration; `data` holds the item's fields as the management API shows them."""
+
+    class Meta:
+        table_name = settings().config_table
+        region = settings().region
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    data: MapAttribute[str, Any] = MapAttribute(default=dict)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
 def transaction_connection() -> Connection:
     """The users table's connection, reused for multi-item transactions (one botocore client)."""
     return UserModel._get_connection().connection
+
+
+def conditional_failures(tx: TransactWrite, err: TransactWriteError) -> set[str]:
+    """The keys (`pk` or `id`) of the items of `tx` whose condition failed.
+
+    PynamoDB sends a transaction's items grouped (condition checks, deletes, puts, updates), and
+    the cancellation reasons follow that order, not the order of the calls.
+    """
+    items = [*tx._condition_check_items, *tx._delete_items, *tx._put_items, *tx._update_items]
+    failed = set()
+    for item, reason in zip(items, err.cancellation_reasons, strict=False):
+        if reason is not None and reason.code == "ConditionalCheckFailed":
+            key = item.get("Key") or item.get("Item") or {}
+            failed.add(next(v["S"] for k, v in key.items() if k in ("pk", "id")))
+    return failed
+
+
+def conflicted(err: TransactWriteError) -> bool:
+    """True when DynamoDB cancelled the transaction for a concurrent one on the same items."""
+    return any(r is not None and r.code == "TransactionConflict" for r in err.cancellation_reasons)

@@ -7,41 +7,42 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ums.errors import Conflict, EmailTaken, MobileTaken, NotFound
-from ums.store.models import SessionModel, UniqueValueModel, UserModel, transaction_connection
+from ums.store.models import (
+    EventModel,
+    SessionModel,
+    UniqueValueModel,
+    UserModel,
+    conditional_failures,
+    conflicted,
+    transaction_connection,
+)
 
 # Concurrent transactions on the same marker may be cancelled with TransactionConflict
 # instead of losing the condition check; trying again gives the true answer.
 TRANSACTION_ATTEMPTS = 3
 
 
-def _failed(err: TransactWriteError, index: int, code: str = "ConditionalCheckFailed") -> bool:
-    reasons = err.cancellation_reasons
-    return index < len(reasons) and reasons[index] is not None and reasons[index].code == code  # type: ignore[union-attr]
-
-
-def create(user: UserModel) -> None:
-    """Writes the user with its email (and mobile) marker in one transaction; 409 if either is taken."""
+def create(user: UserModel, event: EventModel) -> None:
+    """Writes the user, its email (and mobile) marker and its event in one transaction; 409 if taken."""
+    email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
+    mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
     for attempt in range(TRANSACTION_ATTEMPTS):
+        tx = TransactWrite(connection=transaction_connection())
         try:
-            with TransactWrite(connection=transaction_connection()) as tx:
+            with tx:
                 tx.save(user, condition=UserModel.pk.does_not_exist())
-                tx.save(
-                    UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id),
-                    condition=UniqueValueModel.pk.does_not_exist(),
-                )
-                if user.mobile:
-                    tx.save(
-                        UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id),
-                        condition=UniqueValueModel.pk.does_not_exist(),
-                    )
+                for marker in (email_marker, mobile_marker):
+                    if marker:
+                        tx.save(marker, condition=UniqueValueModel.pk.does_not_exist())
+                tx.save(event)
             return
         except TransactWriteError as err:
-            if _failed(err, 1):
+            failed = conditional_failures(tx, err)
+            if email_marker.pk in failed:
                 raise EmailTaken() from None
-            if _failed(err, 2):
+            if mobile_marker and mobile_marker.pk in failed:
                 raise MobileTaken() from None
-            conflicted = any(r is not None and r.code == "TransactionConflict" for r in err.cancellation_reasons)
-            if not conflicted or attempt == TRANSACTION_ATTEMPTS - 1:
+            if not conflicted(err) or attempt == TRANSACTION_ATTEMPTS - 1:
                 raise
 
 
@@ -57,6 +58,10 @@ def find_by_email(email_key: str) -> UserModel | None:
     return next(iter(UserModel.by_email.query(email_key, limit=1)), None)
 
 
+def find_by_mobile(mobile: str) -> UserModel | None:
+    return next(iter(UserModel.by_mobile.query(mobile, limit=1)), None)
+
+
 def update(user: UserModel, actions: list[Action]) -> None:
     """Applies `actions` to an existing user (never recreates a deleted one); 404 if it is gone."""
     try:
@@ -67,12 +72,15 @@ def update(user: UserModel, actions: list[Action]) -> None:
         raise
 
 
-def update_if_password_unchanged(user: UserModel, old_hash: str, actions: list[Action]) -> None:
-    """Applies `actions` only if nobody changed the password since `user` was read."""
+def update_if_password_unchanged(user: UserModel, old_hash: str, actions: list[Action], event: EventModel) -> None:
+    """Applies `actions` and writes `event`, only if nobody changed the password since `user` was read."""
+    tx = TransactWrite(connection=transaction_connection())
     try:
-        user.update(actions=actions, condition=UserModel.password_hash == old_hash)
-    except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailed":
+        with tx:
+            tx.update(user, actions=actions, condition=UserModel.password_hash == old_hash)
+            tx.save(event)
+    except TransactWriteError as err:
+        if user.pk in conditional_failures(tx, err):
             raise Conflict("The password was changed by another request; sign in again") from None
         raise
 
@@ -84,15 +92,17 @@ def save_session_and_update(session: SessionModel, user: UserModel, actions: lis
         tx.update(user, actions=actions, condition=UserModel.pk.exists())
 
 
-def delete(user: UserModel) -> None:
-    """Deletes the user and its markers in one transaction; 404 if it is already gone."""
+def delete(user: UserModel, event: EventModel) -> None:
+    """Deletes the user and its markers and writes `event`, in one transaction; 404 if it is already gone."""
+    tx = TransactWrite(connection=transaction_connection())
     try:
-        with TransactWrite(connection=transaction_connection()) as tx:
+        with tx:
             tx.delete(user, condition=UserModel.pk.exists())
             tx.delete(UniqueValueModel(UniqueValueModel.email_key(user.email_key)))
             if user.mobile:
                 tx.delete(UniqueValueModel(UniqueValueModel.mobile_key(user.mobile)))
+            tx.save(event)
     except TransactWriteError as err:
-        if _failed(err, 0):
+        if user.pk in conditional_failures(tx, err):
             raise NotFound("User not found") from None
         raise

@@ -1,0 +1,31 @@
+"""The automation function: outbox stream batches (partial-batch answers) and bus messages."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from ums.automation import messages
+from ums.automation.pipeline import IDEMPOTENCY, process_event
+from ums.observability import logger, metrics
+from ums.store.models import EventModel
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    # The event source mapping filters to INSERT; MODIFY (status updates) and REMOVE (TTL) are
+    # ignored here as well.
+    if record.raw_event.get("eventName") != "INSERT":
+        return
+    process_event(EventModel.from_raw_data(record.raw_event["dynamodb"]["NewImage"]))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    IDEMPOTENCY.register_lambda_context(context)
+    if "detail-type" in event:
+        return messages.handle(event)
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )

@@ -1,0 +1,9 @@
+"""ANY /management/{proxy+}: the management API (IAM-protected in AWS)."""
+
+from ums import management
+from ums.http import Request, Response, api_handler
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    return management.handle(request.method, request.path_parameters.get("proxy", ""), request.json_object)

@@ -1,0 +1,156 @@
+"""Sending mail through an integration: SES v2 or SMTP, behind one function.
+
+Transient failures (SES throttling, SMTP 4xx, connection trouble) are retried here a few times
+and then raised as `TransientFailure` so the event is retried; permanent rejections (SES
+MessageRejected, SMTP 5xx) raise `PermanentFailure` and are never retried.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ums.automation.templates import header_value
+from ums.config import settings
+
+RETRIES = 3
+BACKOFF_SECONDS = 0.2
+SES_TRANSIENT = {
+    "Throttling",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "LimitExceededException",
+}
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.@-]")
+
+
+class TransientFailure(Exception):
+    """Worth trying again later."""
+
+
+class PermanentFailure(Exception):
+    """Trying again cannot help (the message or an address was refused)."""
+
+
+@dataclass(frozen=True)
+class Mail:
+    sender: str
+    to: str
+    subject: str
+    html: str
+    text: str
+    reply_to: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@cache
+def ses_client() -> Any:
+    return boto3.client("sesv2", region_name=settings().region)
+
+
+@cache
+def _secrets_client() -> Any:
+    return boto3.client("secretsmanager", region_name=settings().region)
+
+
+def smtp_password(integration_id: str) -> str | None:
+    name = f"{settings().integration_secret_prefix}{integration_id}"
+    try:
+        return str(_secrets_client().get_secret_value(SecretId=name)["SecretString"])
+    except ClientError as err:
+        if err.response["Error"]["Code"] == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def send(integration: dict[str, Any], mail: Mail) -> str:
+    """Sends `mail` through `integration`; returns the provider's message id."""
+    for attempt in range(RETRIES + 1):
+        try:
+            if integration["type"] == "ses":
+                return _send_ses(integration, mail)
+            return _send_smtp(integration, mail)
+        except TransientFailure:
+            if attempt == RETRIES:
+                raise
+            time.sleep(BACKOFF_SECONDS * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _tag(value: str) -> str:
+    return _TAG_UNSAFE.sub("_", value)[:256] or "_"
+
+
+def _send_ses(integration: dict[str, Any], mail: Mail) -> str:
+    request: dict[str, Any] = {
+        "FromEmailAddress": header_value(integration["sender"]),
+        "Destination": {"ToAddresses": [header_value(mail.to)]},
+        "Content": {
+            "Simple": {
+                "Subject": {"Data": header_value(mail.subject), "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": mail.text, "Charset": "UTF-8"},
+                    "Html": {"Data": mail.html, "Charset": "UTF-8"},
+                },
+            }
+        },
+        "EmailTags": [{"Name": _tag(k), "Value": _tag(v)} for k, v in mail.tags.items()],
+    }
+    if mail.reply_to:
+        request["ReplyToAddresses"] = [header_value(mail.reply_to)]
+    if integration.get("configuration_set"):
+        request["ConfigurationSetName"] = integration["configuration_set"]
+    try:
+        return str(ses_client().send_email(**request)["MessageId"])
+    except ClientError as err:
+        code = err.response["Error"]["Code"]
+        if code in SES_TRANSIENT:
+            raise TransientFailure(code) from None
+        raise PermanentFailure(f"SES {code}: {err.response['Error'].get('Message', '')}") from None
+
+
+def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
+    message = EmailMessage()
+    message["From"] = header_value(integration["sender"])
+    message["To"] = header_value(mail.to)
+    message["Subject"] = header_value(mail.subject)
+    if mail.reply_to:
+        message["Reply-To"] = header_value(mail.reply_to)
+    message["Message-ID"] = make_msgid(domain=integration["sender"].rpartition("@")[2] or None)
+    if mail.tags:
+        message["X-UMS-Tags"] = header_value(",".join(f"{_tag(k)}={_tag(v)}" for k, v in mail.tags.items()))
+    message.set_content(mail.text)
+    message.add_alternative(mail.html, subtype="html")
+    tls = integration.get("tls", "starttls")
+    try:
+        smtp_class = smtplib.SMTP_SSL if tls == "implicit" else smtplib.SMTP
+        kwargs: dict[str, Any] = {"context": ssl.create_default_context()} if tls == "implicit" else {}
+        with smtp_class(integration["host"], int(integration["port"]), timeout=15, **kwargs) as smtp:
+            if tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if integration.get("username"):
+                smtp.login(integration["username"], smtp_password(integration["id"]) or "")
+            smtp.send_message(message)
+    except smtplib.SMTPResponseException as err:
+        if 400 <= err.smtp_code < 500:
+            raise TransientFailure(f"SMTP {err.smtp_code}") from None
+        raise PermanentFailure(f"SMTP {err.smtp_code}: {err.smtp_error!r}") from None
+    except smtplib.SMTPRecipientsRefused as err:
+        codes = {code for code, _ in err.recipients.values()}
+        if all(400 <= c < 500 for c in codes):
+            raise TransientFailure(f"SMTP {sorted(codes)}") from None
+        raise PermanentFailure(f"SMTP recipients refused {sorted(codes)}") from None
+    except (OSError, smtplib.SMTPException) as err:
+        raise TransientFailure(f"SMTP {type(err).__name__}") from None
+    return str(message["Message-ID"])

@@ -1,0 +1,221 @@
+"""From an outbox event to mail: find the automations for the event, build the placeholders,
+resolve and render the template, send through the integration, publish to EventBridge.
+
+Every delivery is idempotent on (event id, automation id): a redelivered stream record sends
+no second mail. Events go to the bus without the token or any hash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from ums.automation import templates
+from ums.automation.mail import Mail, PermanentFailure, send
+from ums.config import settings
+from ums.crypto import decrypt_token
+from ums.events import EVENT_TYPES
+from ums.observability import logger, metrics
+from ums.store import config as config_store
+from ums.store.models import EventModel
+
+IDEMPOTENCY_SECONDS = 7 * 24 * 3600
+
+
+@cache
+def _events_client() -> Any:
+    return boto3.client("events", region_name=settings().region)
+
+
+def process_event(event: EventModel, publish: Callable[[EventModel], None] | None = None) -> None:
+    """Sends every enabled automation's mail for `event`, then publishes it. A permanent
+    failure marks the event failed; a transient one raises so the record is retried."""
+    automations = [
+        a for a in config_store.list_all("automation") if a.get("event") == event.event and a.get("enabled", True)
+    ]
+    if not automations:
+        logger.warning("No automation for event", extra={"event": event.event, "event_id": event.id})
+        metrics.add_metric(name="EventsWithoutAutomation", unit=MetricUnit.Count, value=1)
+    failures = []
+    for automation in automations:
+        try:
+            _deliver_once(delivery={"event_id": event.id, "automation_id": automation["id"]}, event=event)
+        except PermanentFailure as err:
+            failures.append(f"{automation['id']}: {err}")
+            metrics.add_metric(name="MailRejected", unit=MetricUnit.Count, value=1)
+            logger.error("Mail permanently refused", extra={"event_id": event.id, "reason": str(err)})
+    (publish or publish_event)(event)
+    event.update(
+        actions=[
+            EventModel.status.set("failed" if failures else "sent"),
+            EventModel.failure.set("; ".join(failures)) if failures else EventModel.failure.remove(),
+        ]
+    )
+
+
+def _deliver(*, delivery: dict[str, str], event: EventModel) -> str:
+    automation = config_store.get("automation", delivery["automation_id"])
+    if automation is None:
+        return "automation deleted"
+    integration = config_store.get("integration", automation["integration_id"])
+    if integration is None:
+        raise PermanentFailure(f"integration {automation['integration_id']} does not exist")
+    context = placeholders(event)
+    subject, html, text, template_name = _content(automation, event, context)
+    tags = {
+        "application": (context["application"] or {}).get("name") or "default",
+        "event": event.event,
+        "template": template_name,
+        **context["email_tags"],
+    }
+    mail = Mail(
+        sender=integration["sender"],
+        to=event.user["email"],
+        reply_to=integration.get("reply_to"),
+        subject=templates.header_value(templates.render(subject, context, html=False)),
+        html=templates.render(html, context, html=True),
+        text=templates.render(text, context, html=False)
+        if text
+        else templates.html_to_text(templates.render(html, context, html=True)),
+        tags=tags,
+    )
+    message_id = send(integration, mail)
+    metrics.add_metric(name="MailSent", unit=MetricUnit.Count, value=1)
+    logger.info("Mail sent", extra={"event_id": event.id, "automation_id": automation["id"], "template": template_name})
+    return message_id
+
+
+IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
+# One mail per (event, automation): the key is the `delivery` argument.
+_deliver_once = idempotent_function(
+    data_keyword_argument="delivery",
+    config=IDEMPOTENCY,
+    persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
+)(_deliver)
+
+
+def _content(automation: dict[str, Any], event: EventModel, context: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Subject, HTML, text and the template's name: the automation's own, or a named template
+    resolved for the user's country and language."""
+    if not automation.get("template"):
+        return (
+            automation["subject"],
+            automation["body"],
+            automation.get("text_body") or "",
+            f"automation-{automation['id']}",
+        )
+    template = resolve_template(
+        automation["template"],
+        explicit=event.email_template or (context["application"] or {}).get("email_template"),
+        country=event.country or event.user.get("country"),
+        language=event.locale or event.user.get("language"),
+    )
+    if template is None:
+        raise PermanentFailure(f"no template named {automation['template']!r} or a variant of it")
+    return template["subject"], template["html"], template.get("text") or "", template["id"]
+
+
+def resolve_template(
+    name: str, *, explicit: str | None, country: str | None, language: str | None
+) -> dict[str, Any] | None:
+    """`explicit` → `<name>-<COUNTRY>` → `<name>-<language>` (`pt-BR`, then `pt`) → `<name>`."""
+    candidates = [explicit] if explicit else []
+    if country:
+        candidates.append(f"{name}-{country.upper()}")
+    if language:
+        candidates.append(f"{name}-{language}")
+        if "-" in language:
+            candidates.append(f"{name}-{language.split('-')[0]}")
+    candidates.append(name)
+    for candidate in candidates:
+        template = config_store.get("template", candidate)
+        if template:
+            return template
+    return None
+
+
+def placeholders(event: EventModel) -> dict[str, Any]:
+    """What a template can use. The token is decrypted here and nowhere else."""
+    user = _plain(event.user)
+    app_name = (_plain(event.application) or {}).get("name")
+    application = config_store.get("application", app_name) if app_name else None
+    tags = _tags(application.get("email_tags") if application else None)
+    tags.update(_tags(list(event.email_tags or [])))
+    context: dict[str, Any] = {
+        "email": user["email"],
+        "user": user,
+        "first_name": user.get("first_name", ""),
+        "application": {
+            "name": application["id"],
+            "email_tags": application.get("email_tags", []),
+            "email_template": application.get("email_template"),
+        }
+        if application
+        else None,
+        "project_id": settings().project_id,
+        "event": {"id": event.event, "name": event.name, "time": event.occurred_at},
+        "merge_vars": _plain(event.merge_vars) or {},
+        "email_tags": tags,
+    }
+    if event.token_ciphertext:
+        token = decrypt_token(event.token_ciphertext)
+        base = (application or {}).get("reset_url") or settings().default_reset_url
+        context.update(token=token, reset_link=reset_link(base, user["id"], token), expires_at=event.token_expires_at)
+    return context
+
+
+def reset_link(base: str, user_id: str, token: str) -> str:
+    """`<base>?accountId=<project>&customerId=<user>&token=<token>&action=resetPwd`; the base
+    comes from configuration only, never from a request."""
+    query = urlencode({"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"})
+    return f"{base}{'&' if urlsplit(base).query else '?'}{query}"
+
+
+def _tags(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {str(v): "true" for v in value}
+    return {}
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    return json.loads(json.dumps(value, default=str))
+
+
+def publish_event(event: EventModel) -> None:
+    """The event on the stack's bus, without the token: for other consumers (`*.*.transactional`)."""
+    user = _plain(event.user)
+    detail = {
+        "event_id": event.id,
+        "event": event.event,
+        "user": {k: user.get(k) for k in ("id", "email", "country", "language")},
+        "application": (_plain(event.application) or {}).get("name"),
+        "occurred_at": event.occurred_at,
+        "routing_key": event.routing_key,
+    }
+    _events_client().put_events(
+        Entries=[
+            {
+                "Source": "ums",
+                "DetailType": EVENT_TYPES[event.event].name if event.event in EVENT_TYPES else event.name,
+                "Detail": json.dumps(detail),
+                "EventBusName": settings().event_bus_name,
+            }
+        ]
+    )

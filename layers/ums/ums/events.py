@@ -1,0 +1,60 @@
+"""The events of the service and the outbox records that carry them.
+
+An event is written in the same DynamoDB transaction as the change that causes it; the events
+table's stream hands it to the automation function.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ums.config import settings
+from ums.store.models import EventModel, UserModel
+from ums.users import now_rfc3339, public_record
+
+COMMON_PLACEHOLDERS = ("email", "user", "application", "project_id", "event", "merge_vars")
+
+
+@dataclass(frozen=True)
+class EventType:
+    id: str
+    name: str  # Jexia's display name
+    routing_key: str  # Quicksilver-style, for EventBridge rules such as `*.*.transactional`
+    placeholders: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "placeholders": [*COMMON_PLACEHOLDERS, *self.placeholders]}
+
+
+PASSWORD_RESET_REQUEST = EventType(
+    "AfterPasswordResetRequest",
+    "UMS: password reset request",
+    "user.password_reset.transactional",
+    ("token", "reset_link", "expires_at"),
+)
+SIGN_UP = EventType("AfterSignUp", "UMS: user signed up", "user.sign_up.transactional")
+PASSWORD_CHANGE = EventType("AfterPasswordChange", "UMS: password changed", "user.password_change.transactional")
+USER_DELETE = EventType("AfterUserDelete", "UMS: user deleted", "user.delete.transactional")
+EVENT_TYPES = {e.id: e for e in (PASSWORD_RESET_REQUEST, SIGN_UP, PASSWORD_CHANGE, USER_DELETE)}
+
+
+def find_event_type(id_or_name: str) -> EventType | None:
+    """An event by id (`AfterPasswordResetRequest`) or display name (`UMS: password reset request`)."""
+    return EVENT_TYPES.get(id_or_name) or next((e for e in EVENT_TYPES.values() if e.name == id_or_name), None)
+
+
+def new_event(event_type: EventType, user: UserModel, **fields: Any) -> EventModel:
+    """The outbox record of `event_type` for `user`, to be written with the change."""
+    return EventModel(
+        str(uuid.uuid4()),
+        event=event_type.id,
+        name=event_type.name,
+        occurred_at=now_rfc3339(),
+        routing_key=event_type.routing_key,
+        user=public_record(user),
+        expires_at=int(time.time()) + settings().event_retention_days * 86400,
+        **{k: v for k, v in fields.items() if v is not None},
+    )

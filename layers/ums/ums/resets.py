@@ -1,0 +1,155 @@
+"""Password reset: request a token (mailed by the automation pipeline), then apply it.
+
+Tokens are 256 random bits, stored only as SHA-256, valid for RESET_TOKEN_TTL seconds (checked
+on read: TTL deletion lags), single use, and only the newest one of a user is valid. The raw
+token leaves this module only KMS-encrypted inside the outbox event.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.expressions.update import Action
+
+from ums import passwords
+from ums.accounts import password_replaced
+from ums.config import settings
+from ums.crypto import encrypt_token
+from ums.errors import BadRequest, NotFound, TooManyRequests
+from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
+from ums.observability import logger, metrics
+from ums.store import resets as reset_store
+from ums.store import users as user_store
+from ums.store.models import ResetTokenModel, UserModel
+from ums.tokens import sha256_hex
+from ums.users import now_rfc3339, public_record
+
+REQUESTS_PER_HOUR = 5
+SECONDS_BETWEEN_REQUESTS = 60
+
+
+def request_reset(
+    user: UserModel | None,
+    email: str,
+    *,
+    application: str | None = None,
+    email_template: str | None = None,
+    locale: str | None = None,
+    country: str | None = None,
+    merge_vars: dict[str, Any] | None = None,
+    email_tags: list[str] | None = None,
+) -> None:
+    """Issues a reset token for `user` and writes the AfterPasswordResetRequest event.
+
+    `user` None means nobody has `email`: 404, or, with PreventUserExistenceErrors, the same
+    calls and answer as for a real user with nothing issued. The per-email limit answers 429
+    (silently nothing, when existence errors are prevented).
+    """
+    prevent = settings().prevent_user_existence_errors
+    if user is None and not prevent:
+        raise NotFound("No user is registered with this email")
+    now = int(time.time())
+    hour = now // 3600
+    limit_key = f"limit#reset#{sha256_hex(email.strip().lower())}#{hour}"
+    token = secrets.token_urlsafe(32)
+    ciphertext = encrypt_token(token)  # for unknown users too: the same calls, the same time
+    issue = None
+    if user is not None:
+        token_hash = sha256_hex(token)
+        expires_at = now + settings().reset_token_ttl
+        event = new_event(
+            PASSWORD_RESET_REQUEST,
+            user,
+            application={"name": application} if application else None,
+            email_template=email_template,
+            locale=locale,
+            country=country,
+            merge_vars=merge_vars,
+            email_tags=email_tags,
+            token_ciphertext=ciphertext,
+            token_expires_at=datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+        actions: list[Action] = [UserModel.reset_token_hash.set(token_hash)]  # earlier tokens stop working
+        issue = (
+            ResetTokenModel(ResetTokenModel.key_for(token_hash), user_id=user.id, expires_at=expires_at),
+            user,
+            actions,
+            event,
+        )
+    try:
+        reset_store.record_request(
+            limit_key, now, REQUESTS_PER_HOUR, SECONDS_BETWEEN_REQUESTS, (hour + 2) * 3600, issue
+        )
+    except reset_store.LimitReached:
+        metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
+        if prevent:
+            return
+        raise TooManyRequests(
+            "Too many password reset requests for this email; try again later", _retry_after(limit_key, now)
+        ) from None
+    if user is not None:
+        metrics.add_metric(name="ResetRequests", unit=MetricUnit.Count, value=1)
+        logger.info("Password reset requested", extra={"user_id": user.id})
+
+
+def _retry_after(limit_key: str, now: int) -> int:
+    state = reset_store.limit_state(limit_key)
+    if state is None:
+        return SECONDS_BETWEEN_REQUESTS
+    if state.requests >= REQUESTS_PER_HOUR:
+        return (now // 3600 + 1) * 3600 - now
+    return max(1, int(state.last_at) + SECONDS_BETWEEN_REQUESTS - now)
+
+
+def apply_reset(token: str, new_password: str, customer_id: str | None = None) -> dict[str, Any]:
+    """Sets a new password with a reset token; revokes every session. 404 for a token that is
+    unknown, used, superseded, expired, or (with `customer_id`) someone else's: one message."""
+    token_hash = sha256_hex(token)
+    stored = reset_store.get_token(token_hash) if 16 <= len(token) <= 128 else None
+    if stored is None or stored.expires_at <= time.time() or (customer_id and stored.user_id != customer_id):
+        raise NotFound(reset_store.INVALID_TOKEN)
+    user = user_store.get(stored.user_id)
+    if user is None or user.reset_token_hash is None or not passwords.secrets_equal(user.reset_token_hash, token_hash):
+        raise NotFound(reset_store.INVALID_TOKEN)
+    passwords.check_policy(new_password, user.email)
+    user.updated_at = now_rfc3339()
+    reset_store.consume(
+        stored,
+        user,
+        token_hash,
+        password_replaced(passwords.hash_password(new_password), user.updated_at),
+        new_event(PASSWORD_CHANGE, user),
+    )
+    metrics.add_metric(name="PasswordResets", unit=MetricUnit.Count, value=1)
+    logger.info("Password reset applied", extra={"user_id": user.id})
+    return public_record(user)
+
+
+def request_reset_for_lookup(body: dict[str, Any]) -> None:
+    """Quicksilver's and the customer guide's request: the user by `user_id`, `email` or
+    `mobile`; optional `application_id` and `email_template` (404 if no such template)."""
+    from ums.http import optional_string
+    from ums.store import config as config_store
+    from ums.users import email_key, normalize_email, normalize_mobile
+
+    user_id = optional_string(body, "user_id")
+    mobile = body.get("mobile")
+    email = normalize_email(body["email"]) if body.get("email") is not None else None
+    if not (user_id or email or mobile is not None):
+        raise BadRequest("One of 'user_id', 'email' or 'mobile' is required")
+    application = optional_string(body, "application_id")
+    email_template = optional_string(body, "email_template")
+    if email_template and config_store.get("template", email_template) is None:
+        raise NotFound(f"No template named '{email_template}'")
+    if user_id:
+        user = user_store.get(user_id)
+    elif email:
+        user = user_store.find_by_email(email_key(email))
+    else:
+        user = user_store.find_by_mobile(normalize_mobile(mobile))
+    lookup_key = email or (user.email if user else f"{user_id or mobile}")
+    request_reset(user, lookup_key, application=application, email_template=email_template)

@@ -1,0 +1,46 @@
+"""Operator configuration items (integrations, automations, templates, applications)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from ums.errors import Conflict
+from ums.store.models import ConfigModel
+from ums.users import now_rfc3339
+
+
+def get(kind: str, item_id: str) -> dict[str, Any] | None:
+    try:
+        item = ConfigModel.get(kind, item_id)
+    except DoesNotExist:
+        return None
+    return _plain(item)
+
+
+def list_all(kind: str) -> list[dict[str, Any]]:
+    return [_plain(item) for item in ConfigModel.query(kind)]
+
+
+def put(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """Creates (409 if it exists) or replaces an item; returns it as stored."""
+    now = now_rfc3339()
+    existing = None if create else get(kind, item_id)
+    item = ConfigModel(kind, item_id, data=data, created_at=existing["created_at"] if existing else now, updated_at=now)
+    try:
+        item.save(condition=ConfigModel.id.does_not_exist() if create else None)
+    except PutError as err:
+        if err.cause_response_code == "ConditionalCheckFailed":
+            raise Conflict(f"{kind} '{item_id}' already exists") from None
+        raise
+    return _plain(item)
+
+
+def delete(kind: str, item_id: str) -> None:
+    ConfigModel(kind, item_id).delete()
+
+
+def _plain(item: ConfigModel) -> dict[str, Any]:
+    data = item.data.as_dict() if hasattr(item.data, "as_dict") else dict(item.data)
+    return {"id": item.id, **data, "created_at": item.created_at, "updated_at": item.updated_at}

@@ -1,0 +1,180 @@
+"""Password reset: request, tokens, limits, apply; the outbox events they write."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import PASSWORD, SERVER_KEY, call, sign_in
+from ums.crypto import decrypt_token
+from ums.store.models import EventModel, RateLimitModel, ResetTokenModel
+from ums.tokens import sha256_hex
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def events(kind: str) -> list[EventModel]:
+    return sorted((e for e in EventModel.scan() if e.event == kind), key=lambda e: e.occurred_at)
+
+
+def request(email: str = "ann@example.com", **extra):
+    return call("RequestResetFunction", {"email": email, **extra})
+
+
+def issued_token() -> str:
+    """The raw token of the newest reset event, as the automation function decrypts it."""
+    return decrypt_token(events("AfterPasswordResetRequest")[-1].token_ciphertext)
+
+
+def apply(token: str, password: str = NEW_PASSWORD):
+    return call("ApplyResetFunction", {"new_password": password}, path_parameters={"token": token})
+
+
+def allow_next_request() -> None:
+    for limit in RateLimitModel.scan(RateLimitModel.pk.startswith("limit#")):
+        limit.update(actions=[RateLimitModel.last_at.set(0)])
+
+
+def test_request_is_202_and_writes_an_event_with_the_token_encrypted(user):
+    answer = request("ANN@example.com")
+    assert answer.status == 202 and answer.body == {}
+    [event] = events("AfterPasswordResetRequest")
+    token = decrypt_token(event.token_ciphertext)
+    assert len(token) >= 43 and token not in event.token_ciphertext
+    assert event.user["id"] == user["id"] and event.routing_key == "user.password_reset.transactional"
+    stored = list(ResetTokenModel.scan(ResetTokenModel.pk.startswith("reset#")))
+    assert [t.pk for t in stored] == [f"reset#{sha256_hex(token)}"]  # only the hash is stored
+
+
+def test_unknown_email_is_404_and_bad_email_400(aws):
+    assert request("nobody@example.com").status == 404
+    assert request("not an email").status == 400
+    assert call("RequestResetFunction", {"email": "a@b.co", "extra": 1}).status == 400
+
+
+def test_apply_sets_the_password_and_revokes_every_session(user):
+    request()
+    token = issued_token()
+    answer = apply(token)
+    assert answer.status == 200 and answer.body["id"] == user["id"]
+    assert sign_in(password=PASSWORD).status == 401
+    assert sign_in(password=NEW_PASSWORD).status == 200
+    assert call("GetUserFunction", token=user["access_token"]).status == 401
+    assert call("RefreshTokenFunction", {"refresh_token": user["refresh_token"]}).status == 401
+    assert [e.user["id"] for e in events("AfterPasswordChange")] == [user["id"]]
+
+
+def test_token_is_single_use_and_unknown_tokens_are_404(user):
+    request()
+    token = issued_token()
+    assert apply(token).status == 200
+    again = apply(token, "yet another passphrase")
+    assert again.status == 404 and again.message == "Invalid or expired reset token"
+    assert apply("x" * 43).status == 404
+
+
+def test_a_new_request_invalidates_the_earlier_token(user):
+    request()
+    first = issued_token()
+    allow_next_request()
+    assert request().status == 202
+    assert apply(first).status == 404
+    assert apply(issued_token()).status == 200
+
+
+def test_a_password_change_invalidates_pending_tokens(user):
+    request()
+    token = issued_token()
+    changed = call(
+        "ChangePasswordFunction", {"old_password": PASSWORD, "new_password": NEW_PASSWORD}, token=user["access_token"]
+    )
+    assert changed.status == 200
+    assert apply(token, "yet another passphrase").status == 404
+
+
+def test_expired_token_is_refused_although_the_item_still_exists(user):
+    request()
+    token = issued_token()
+    item = ResetTokenModel.get(ResetTokenModel.key_for(sha256_hex(token)))
+    item.update(actions=[ResetTokenModel.expires_at.set(int(time.time()) - 1)])
+    assert apply(token).status == 404
+
+
+def test_weak_or_missing_new_password_is_400(user):
+    request()
+    token = issued_token()
+    assert apply(token, "short").status == 400
+    assert call("ApplyResetFunction", {}, path_parameters={"token": token}).status == 400
+    assert apply(token).status == 200  # the token survived the refused attempts
+
+
+def test_twenty_parallel_applies_of_one_token_give_exactly_one_200(user):
+    request()
+    token = issued_token()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: apply(token).status, range(20)))
+    assert statuses.count(200) == 1 and statuses.count(404) == 19
+
+
+def test_per_email_limit_one_a_minute_five_an_hour(user):
+    assert request().status == 202
+    limited = request()
+    assert limited.status == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
+    for _ in range(4):
+        allow_next_request()
+        assert request().status == 202
+    allow_next_request()
+    hourly = request()
+    assert hourly.status == 429 and int(hourly.headers["Retry-After"]) <= 3600
+
+
+def test_sign_in_throttling_never_locks_out_reset(user):
+    for _ in range(6):
+        sign_in(password="wrong password here")
+    assert sign_in().status == 429
+    assert request().status == 202
+    assert apply(issued_token()).status == 200
+    assert sign_in(password=NEW_PASSWORD).status == 200
+
+
+@pytest.mark.parametrize("route", ["QuicksilverResetFunction", "CustomerResetRequestFunction"])
+def test_server_routes_need_the_api_key(aws, route):
+    assert call(route, {"email": "ann@example.com"}).status == 401
+    assert call(route, {"email": "ann@example.com"}, headers={"x-api-key": "test-key:wrong"}).status == 401
+
+
+def test_quicksilver_route_finds_users_by_id_email_or_mobile(aws):
+    call("SignUpFunction", {"email": "q@example.com", "password": PASSWORD, "mobile": "+31612345678"})
+    key = {"x-api-key": SERVER_KEY}
+    uid = sign_in("q@example.com")
+    assert uid.status == 200
+    assert call("QuicksilverResetFunction", {"mobile": 31612345678}, headers=key).status == 202
+    assert call("QuicksilverResetFunction", {"email": "nobody@example.com"}, headers=key).status == 404
+    assert call("QuicksilverResetFunction", {}, headers=key).status == 400
+    missing_template = call(
+        "QuicksilverResetFunction", {"email": "q@example.com", "email_template": "nope"}, headers=key
+    )
+    assert missing_template.status == 404 and "nope" in missing_template.message
+
+
+def test_customer_guide_apply_checks_the_customer(user):
+    key = {"x-api-key": SERVER_KEY}
+    assert (
+        call("CustomerResetRequestFunction", {"email": "ann@example.com"}, headers=key, query="appName=shop").status
+        == 202
+    )
+    token = issued_token()
+    assert events("AfterPasswordResetRequest")[-1].application["name"] == "shop"
+    other = call(
+        "CustomerResetApplyFunction",
+        {"token": token, "password": NEW_PASSWORD},
+        headers=key,
+        path_parameters={"customerId": "someone-else"},
+    )
+    assert other.status == 404
+    mine = call(
+        "CustomerResetApplyFunction",
+        {"token": token, "password": NEW_PASSWORD},
+        headers=key,
+        path_parameters={"customerId": user["id"]},
+    )
+    assert mine.status == 200 and mine.body["id"] == user["id"]
