@@ -22,9 +22,8 @@ def serve(args: argparse.Namespace) -> int:
     routes = sorted({f"{r.method} {r.path}" for fn in local.functions.values() for r in fn.spec.routes})
     print(f"Serverless UMS local stack on {local.base_url}", flush=True)
     print(f"  AWS emulator (moto): {local.moto.endpoint if local.moto else ''}  region {local.stack.region}")
-    print(
-        f"  SMTP capture: 127.0.0.1:{local.smtp.port if local.smtp else ''}; mail: {local.base_url}/_local/mail(.html)"
-    )
+    smtp_port = local.smtp.port if local.smtp else ""
+    print(f"  SMTP capture: 127.0.0.1:{smtp_port}; mail sent so far: {local.base_url}/_local/mail.html")
     print(f"  routes from template.yaml: {', '.join(routes)}")
     print("  state lives in memory and is gone when this stops. Try:")
     body = '{"email":"ann@example.com","password":"correct horse battery"}'

@@ -22,6 +22,7 @@ LocalRoute = Callable[["GatewayHandler"], tuple[int, Any]]
 
 class Gateway(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 resets bursts of concurrent clients
 
     def __init__(
         self,

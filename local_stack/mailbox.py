@@ -96,13 +96,19 @@ class SmtpCapture:
 
     def __init__(self, mailbox: Mailbox, port: int) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 mailbox.add_smtp_message(envelope.original_content or envelope.content, list(envelope.rcpt_tos))
                 return "250 Message accepted for delivery"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+        def accept_any_login(*_: Any) -> AuthResult:
+            return AuthResult(success=True)  # a capture server: integrations with a username work too
+
+        self._controller = Controller(
+            Handler(), hostname="127.0.0.1", port=port, authenticator=accept_any_login, auth_require_tls=False
+        )
 
     def start(self) -> SmtpCapture:
         self._controller.start()

@@ -57,7 +57,7 @@ class StreamPoller(threading.Thread):
         self.stream_arn = boto3.client("dynamodb", region_name=stack.region).describe_table(TableName=self.table)[
             "Table"
         ]["LatestStreamArn"]
-        self.iterators: dict[str, str] = {}
+        self.positions: dict[str, str] = {}  # shard id -> last sequence number read
 
     def run(self) -> None:
         while not self.stopped.is_set():
@@ -73,13 +73,19 @@ class StreamPoller(threading.Thread):
         delivered = 0
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in self.iterators:
-                self.iterators[shard_id] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            answer = self.streams.get_records(ShardIterator=self.iterators[shard_id], Limit=self.batch_size)
-            self.iterators[shard_id] = answer["NextShardIterator"]
+            # A fresh iterator each time: moto replaces a table's object when a transaction on it
+            # fails, and an older iterator would go on reading the replaced (stale) shard.
+            position = self.positions.get(shard_id)
+            where = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                if position
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **where)
+            answer = self.streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=self.batch_size)
             records = json.loads(json.dumps(answer["Records"], default=_jsonable))
+            if records:
+                self.positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
             for record in records:
                 record["eventSourceARN"] = self.stream_arn
             records = [r for r in records if not self.filters or any(matches(f, r) for f in self.filters)]

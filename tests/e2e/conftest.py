@@ -14,6 +14,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+SERVER_KEY = "e2e-key:e2e-secret-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -23,19 +24,27 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def base_url() -> Iterator[str]:
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "UMS_LOCAL_PORT": str(port)}
+    env = {
+        **os.environ,
+        "UMS_LOCAL_PORT": str(port),
+        "UMS_LOCAL_SMTP_PORT": str(free_port()),
+        "UMS_PARAMETER_OVERRIDES": f"ServerApiKey={SERVER_KEY}",
+    }
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         env.pop(name, None)
+    log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack", "serve"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    print(f"local stack output: {log_path}")
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -46,8 +55,7 @@ def base_url() -> Iterator[str]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"local stack did not start:\n{output}")
+            pytest.fail(f"local stack did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
     yield url
     process.terminate()
@@ -55,4 +63,5 @@ def base_url() -> Iterator[str]:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    log.close()
     assert process.returncode == 0, "the local stack did not stop cleanly"

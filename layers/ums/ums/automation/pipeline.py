@@ -118,8 +118,8 @@ def _content(automation: dict[str, Any], event: EventModel, context: dict[str, A
     template = resolve_template(
         automation["template"],
         explicit=event.email_template or (context["application"] or {}).get("email_template"),
-        country=event.country or event.user.get("country"),
-        language=event.locale or event.user.get("language"),
+        country=event.country or context["user"].get("country"),
+        language=event.locale or context["user"].get("language"),
     )
     if template is None:
         raise PermanentFailure(f"no template named {automation['template']!r} or a variant of it")
