@@ -98,7 +98,7 @@ class StreamPoller(threading.Thread):
         """Invokes until the batch succeeds; after a failure, retries from the first failed
         record; past MaximumRetryAttempts, that record goes to the on-failure queue."""
         attempts = 0
-        while records:
+        while records and not self.stopped.is_set():
             failed_at = self._invoke(records)
             if failed_at is None:
                 return

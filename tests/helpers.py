@@ -56,11 +56,12 @@ def call(
     path: str | None = None,
     path_parameters: dict[str, str] | None = None,
     query: str = "",
+    method: str | None = None,
 ) -> Answer:
     """Invoke a function of template.yaml with the event API Gateway would send it."""
     fn = FUNCTIONS[function]
     route = fn.spec.routes[0]
-    method = "POST" if route.method == "ANY" else route.method
+    method = method or ("POST" if route.method == "ANY" else route.method)
     path_parameters = path_parameters or {name: "unknown" for name in re.findall(r"\{(\w+)\+?\}", route.path)}
     all_headers = {"content-type": "text/plain;charset=UTF-8", **(headers or {})}
     if token:

@@ -9,7 +9,8 @@ from ums.automation.pipeline import IDEMPOTENCY, process_event
 from ums.observability import logger, metrics
 from ums.store.models import EventModel
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# An all-failed batch is answered like any other (every item listed), not raised.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -17,7 +18,11 @@ def record_handler(record: DynamoDBRecord) -> None:
     # ignored here as well.
     if record.raw_event.get("eventName") != "INSERT":
         return
-    process_event(EventModel.from_raw_data(record.raw_event["dynamodb"]["NewImage"]))
+    try:
+        process_event(EventModel.from_raw_data(record.raw_event["dynamodb"]["NewImage"]))
+    except Exception:
+        logger.exception("Outbox record failed", extra={"event_id": record.raw_event.get("eventID")})
+        raise
 
 
 @metrics.log_metrics

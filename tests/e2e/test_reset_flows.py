@@ -232,3 +232,27 @@ def test_mail_list_can_be_emptied_and_read_as_a_page(base_url):
     assert requests.get(f"{base_url}/_local/mail.html", timeout=5).text.startswith("<!doctype html>")
     assert requests.delete(f"{base_url}/_local/mail", timeout=5).status_code == 200
     assert requests.get(f"{base_url}/_local/mail", timeout=5).json() == []
+
+
+def test_a_poison_outbox_record_goes_to_the_failure_queue_and_blocks_nothing(base_url, reset_automation):
+    endpoint = requests.get(f"{base_url}/_local/health", timeout=5).json()["aws_endpoint"]
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    table = next(t for t in dynamodb.list_tables()["TableNames"] if t.endswith("EventsTable"))
+    dynamodb.put_item(TableName=table, Item={"id": {"S": "poison"}, "event": {"N": "1"}})
+    user = new_user(base_url)
+    post(base_url, "/ums/resetpassword", {"email": user["email"]}, expected=202)
+    assert mail_to(base_url, user["email"]), "the record after the poison one was not delivered"
+    queue = sqs.get_queue_url(
+        QueueName=next(q.rsplit("/", 1)[1] for q in sqs.list_queues()["QueueUrls"] if "AutomationFailures" in q)
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        bodies = [
+            m["Body"]
+            for m in sqs.receive_message(QueueUrl=queue["QueueUrl"], MaxNumberOfMessages=10).get("Messages", [])
+        ]
+        if any('"poison"' in b for b in bodies) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert any('"poison"' in b for b in bodies), bodies

@@ -178,3 +178,36 @@ def test_customer_guide_apply_checks_the_customer(user):
         path_parameters={"customerId": user["id"]},
     )
     assert mine.status == 200 and mine.body["id"] == user["id"]
+
+
+def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(aws, monkeypatch):
+    import botocore.handlers
+    from ums.config import settings
+
+    monkeypatch.setenv("PREVENT_USER_EXISTENCE_ERRORS", "true")
+    settings.cache_clear()
+    try:
+        call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
+        calls: list[str] = []
+        hook = ("before-call.*.*", lambda model, **_: calls.append(f"{model.service_model.service_name}.{model.name}"))
+        from helpers import reset_aws_clients
+
+        botocore.handlers.BUILTIN_HANDLERS.append(hook)
+        reset_aws_clients()
+        from ums import crypto
+
+        crypto._kms.cache_clear()
+        try:
+            known = request("known@example.com")
+            known_calls, calls[:] = list(calls), []
+            unknown = request("unknown@example.com")
+            unknown_calls = list(calls)
+        finally:
+            botocore.handlers.BUILTIN_HANDLERS.remove(hook)
+        assert known.status == unknown.status == 202 and known.body == unknown.body == {}
+        assert known_calls == unknown_calls and "dynamodb.TransactWriteItems" in known_calls
+        assert len(events("AfterPasswordResetRequest")) == 1  # nothing issued for the unknown email
+        limited = request("unknown@example.com")  # the limit answers 202 too, sending nothing
+        assert limited.status == 202
+    finally:
+        settings.cache_clear()

@@ -72,3 +72,30 @@ def test_deleting_the_user_revokes_everything(user):
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
     assert call("GetUserFunction", token=user["access_token"]).status == 404
     assert refresh(user["refresh_token"]).status == 401
+
+
+def test_a_rotation_that_lost_a_race_is_401_not_500(user):
+    import pytest
+    from ums.errors import Unauthorized
+    from ums.store import sessions as session_store
+    from ums.tokens import RefreshToken
+
+    presented = RefreshToken.parse(user["refresh_token"])
+    session, _ = session_store.get_with_user(presented.session_id, presented.user_id)
+    stale, _ = session_store.get_with_user(presented.session_id, presented.user_id)
+    session_store.rotate(session, presented.digest, "new-hash-1", 0, int(time.time()) + 60)
+    with pytest.raises(Unauthorized):
+        session_store.rotate(stale, presented.digest, "new-hash-2", 0, int(time.time()) + 60)
+
+
+def test_a_failed_sign_in_for_a_user_deleted_meanwhile_is_still_401(user):
+    from ums.store import users as user_store
+    from ums.store.models import UserModel
+
+    stale = user_store.get(user["id"])
+    assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
+    import pytest
+    from ums.errors import NotFound
+
+    with pytest.raises(NotFound):
+        user_store.update(stale, [UserModel.failed_signins.add(1)])

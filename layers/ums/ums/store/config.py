@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from ums.errors import Conflict
-from ums.store.models import ConfigModel
+from ums.store.models import ConfigModel, condition_failed
 from ums.users import now_rfc3339
 
 
@@ -31,7 +31,7 @@ def put(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[
     try:
         item.save(condition=ConfigModel.id.does_not_exist() if create else None)
     except PutError as err:
-        if err.cause_response_code == "ConditionalCheckFailed":
+        if condition_failed(err):
             raise Conflict(f"{kind} '{item_id}' already exists") from None
         raise
     return _plain(item)

@@ -25,7 +25,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -200,6 +200,11 @@ def conditional_failures(tx: TransactWrite, err: TransactWriteError) -> set[str]
             key = item.get("Key") or item.get("Item") or {}
             failed.add(next(v["S"] for k, v in key.items() if k in ("pk", "id")))
     return failed
+
+
+def condition_failed(err: PynamoDBException) -> bool:
+    """True when a single-item write failed its condition (not for transactions: see above)."""
+    return err.cause_response_code == "ConditionalCheckFailedException"
 
 
 def conflicted(err: TransactWriteError) -> bool:

@@ -6,7 +6,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactGet
 
 from ums.errors import Unauthorized
-from ums.store.models import SessionModel, UserModel, transaction_connection
+from ums.store.models import SessionModel, UserModel, condition_failed, transaction_connection
 
 
 def save(session: SessionModel) -> None:
@@ -42,7 +42,7 @@ def rotate(session: SessionModel, old_hash: str, new_hash: str, generation: int,
             condition=(SessionModel.token_hash == old_hash) & (SessionModel.revoked == False),  # noqa: E712
         )
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailed":
+        if condition_failed(err):
             raise Unauthorized("Refresh token has already been used") from None
         raise
 
@@ -51,5 +51,5 @@ def revoke(session: SessionModel) -> None:
     try:
         session.update(actions=[SessionModel.revoked.set(True)], condition=SessionModel.pk.exists())
     except UpdateError as err:
-        if err.cause_response_code != "ConditionalCheckFailed":
+        if not condition_failed(err):
             raise

@@ -12,6 +12,7 @@ from ums.store.models import (
     SessionModel,
     UniqueValueModel,
     UserModel,
+    condition_failed,
     conditional_failures,
     conflicted,
     transaction_connection,
@@ -67,7 +68,7 @@ def update(user: UserModel, actions: list[Action]) -> None:
     try:
         user.update(actions=actions, condition=UserModel.pk.exists())
     except UpdateError as err:
-        if err.cause_response_code == "ConditionalCheckFailed":
+        if condition_failed(err):
             raise NotFound("User not found") from None
         raise
 

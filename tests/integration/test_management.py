@@ -1,0 +1,116 @@
+"""The management API: validation on save, references, write-only secrets, CRUD answers."""
+
+import boto3
+from helpers import STACK, call
+from ums.config import settings
+from ums.store.models import ConfigModel
+
+
+def manage(path: str, body=None, method: str = "POST"):
+    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
+
+
+def ses_integration() -> dict:
+    answer = manage("integrations", {"name": "SES", "type": "ses", "sender": "no-reply@example.com"})
+    assert answer.status == 201
+    return answer.body
+
+
+def test_events_list_jexia_names_and_placeholders(aws):
+    events = {e["id"]: e for e in manage("events", method="GET").body}
+    assert events["AfterPasswordResetRequest"]["name"] == "UMS: password reset request"
+    assert {"token", "reset_link", "email"} <= set(events["AfterPasswordResetRequest"]["placeholders"])
+    assert set(events) == {"AfterPasswordResetRequest", "AfterSignUp", "AfterPasswordChange", "AfterUserDelete"}
+
+
+def test_integration_crud(aws):
+    created = ses_integration()
+    assert manage(f"integrations/{created['id']}", method="GET").body["name"] == "SES"
+    assert [i["id"] for i in manage("integrations", method="GET").body] == [created["id"]]
+    replaced = manage(
+        f"integrations/{created['id']}", {"name": "SES 2", "type": "ses", "sender": "a@example.com"}, "PUT"
+    )
+    assert replaced.status == 200 and replaced.body["name"] == "SES 2"
+    assert manage(f"integrations/{created['id']}", method="DELETE").status == 200
+    assert manage(f"integrations/{created['id']}", method="GET").status == 404
+
+
+def test_smtp_password_goes_to_secrets_manager_and_is_never_returned(aws):
+    body = {
+        "name": "SMTP",
+        "type": "smtp",
+        "sender": "m@example.com",
+        "host": "smtp.example.com",
+        "port": 587,
+        "tls": True,
+        "username": "u",
+        "password": "hunter2-but-longer",
+    }
+    created = manage("integrations", body)
+    assert created.status == 201 and "password" not in created.body and created.body["has_password"] is True
+    assert created.body["tls"] == "starttls"
+    stored = ConfigModel.get("integration", created.body["id"])
+    assert "hunter2" not in str(stored.serialize())
+    secret = boto3.client("secretsmanager", region_name=STACK.region).get_secret_value(
+        SecretId=f"{settings().integration_secret_prefix}{created.body['id']}"
+    )
+    assert secret["SecretString"] == "hunter2-but-longer"
+    # a PUT without the password keeps it
+    del body["password"]
+    again = manage(f"integrations/{created.body['id']}", body, "PUT")
+    assert again.body["has_password"] is True
+    assert "hunter2" not in str(manage("integrations", method="GET").body)
+
+
+def test_bad_integrations_are_400(aws):
+    assert manage("integrations", {"name": "x", "type": "pigeon", "sender": "a@b.co"}).status == 400
+    assert (
+        manage("integrations", {"name": "x", "type": "smtp", "sender": "a@b.co", "host": "h", "port": 0}).status == 400
+    )
+    assert manage("integrations", {"name": "x", "type": "ses"}).status == 400
+    assert manage("integrations", {"name": "x", "type": "ses", "sender": "a@b.co", "color": 1}).status == 400
+
+
+def test_automation_references_must_exist_and_templates_must_compile(aws):
+    integration = ses_integration()
+    base = {
+        "name": "r",
+        "event": "UMS: password reset request",
+        "integration_id": integration["id"],
+        "subject": "Reset",
+        "body": "<p>{{.token}}</p>",
+    }
+    created = manage("automations", base)
+    assert created.status == 201 and created.body["event"] == "AfterPasswordResetRequest"
+    unknown_event = manage("automations", {**base, "event": "AfterLunch"})
+    assert unknown_event.status == 400 and "AfterLunch" in unknown_event.message
+    unknown_integration = manage("automations", {**base, "integration_id": "nope"})
+    assert unknown_integration.status == 400 and "nope" in unknown_integration.message
+    broken = manage("automations", {**base, "body": "<p>\n{% if %}</p>"})
+    assert broken.status == 400 and "line 2" in broken.message and "'body'" in broken.message
+    both = manage("automations", {**base, "template": "mb-user-password"})
+    assert both.status == 400
+
+
+def test_templates_are_named_and_checked(aws):
+    created = manage("templates", {"name": "mb-user-password-US", "subject": "Hi {{ .email }}", "html": "<p>x</p>"})
+    assert created.status == 201 and created.body["id"] == "mb-user-password-US"
+    assert manage("templates", {"name": "mb-user-password-US", "subject": "s", "html": "h"}).status == 409
+    assert manage("templates", {"name": "bad name!", "subject": "s", "html": "h"}).status == 400
+    assert manage("templates", {"name": "t2", "subject": "{{ unclosed", "html": "h"}).status == 400
+    renamed = manage("templates/mb-user-password-US", {"name": "other", "subject": "s", "html": "h"}, "PUT")
+    assert renamed.status == 400
+
+
+def test_applications_take_https_reset_urls_only(aws):
+    ok = manage("applications", {"name": "shop", "reset_url": "https://shop.example.com/actions/", "email_tags": ["a"]})
+    assert ok.status == 201
+    for url in ("http://shop.example.com/", "javascript:alert(1)", "https://", "https://x.example/#frag"):
+        assert manage("applications", {"name": "s2", "reset_url": url}).status == 400
+    assert manage("applications", {"name": "s3", "reset_url": "https://a.example", "email_tags": [1]}).status == 400
+
+
+def test_unknown_resources_and_methods(aws):
+    assert manage("nothing", method="GET").status == 404
+    assert manage("integrations/x/y/z", method="GET").status == 404
+    assert manage("integrations", method="DELETE").status == 405
