@@ -19,18 +19,26 @@ class Client:
     def __init__(self, functions: dict[str, LocalFunction]) -> None:
         self.functions = functions
 
-    def call(self, function: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        function: str,
+        body: Any = None,
+        token: str | None = None,
+        path_parameters: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         fn = self.functions[function]
         route = fn.spec.routes[0]
+        path = route.path.format(**path_parameters) if path_parameters else route.path
         headers = {"content-type": "text/plain;charset=UTF-8"}
         if token:
             headers["authorization"] = f"Bearer {token}"
         event = http_api_event(
             method=route.method,
-            path=route.path,
+            path=path,
             route_key=f"{route.method} {route.path}",
             headers=headers,
             body=json.dumps(body).encode() if body is not None else b"",
+            path_parameters=path_parameters,
         )
         result = fn.invoke(event)
         return int(result["statusCode"]), json.loads(result["body"])
@@ -55,6 +63,16 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
     def fresh_email() -> None:
         state["email"] = f"bench-{uuid.uuid4().hex}@example.com"
 
+    def reset_requested() -> None:
+        from ums.crypto import decrypt_token
+        from ums.store.models import EventModel
+
+        new_user()
+        client.call("RequestResetFunction", {"email": state["email"]})
+        mine = (EventModel.user["email"] == state["email"]) & (EventModel.event == "AfterPasswordResetRequest")
+        event = next(EventModel.scan(mine))
+        state["reset_token"] = decrypt_token(event.token_ciphertext)
+
     return {
         "sign-up": (
             fresh_email,
@@ -78,6 +96,20 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
                 "ChangePasswordFunction",
                 {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
                 token=state["access_token"],
+            ),
+            200,
+        ),
+        "reset request": (
+            new_user,
+            lambda: client.call("RequestResetFunction", {"email": state["email"]}),
+            202,
+        ),
+        "reset apply": (
+            reset_requested,
+            lambda: client.call(
+                "ApplyResetFunction",
+                {"new_password": NEW_PASSWORD},
+                path_parameters={"token": state["reset_token"]},
             ),
             200,
         ),

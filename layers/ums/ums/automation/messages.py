@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-from ums.automation.pipeline import IDEMPOTENCY
-from ums.config import settings
+from ums.automation.pipeline import IDEMPOTENCY, IDEMPOTENCY_STORE
 from ums.errors import NotFound, TooManyRequests, UmsError
 from ums.observability import logger, metrics
 from ums.resets import request_reset
@@ -107,8 +106,7 @@ def _issue(*, message: dict[str, Any]) -> dict[str, str]:
     return {"status": "issued"}
 
 
+# One token per bus message, however often it is delivered.
 _issue_once = idempotent_function(
-    data_keyword_argument="message",
-    config=IDEMPOTENCY,
-    persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
+    data_keyword_argument="message", config=IDEMPOTENCY, persistence_store=IDEMPOTENCY_STORE
 )(_issue)

@@ -97,11 +97,10 @@ def _deliver(*, delivery: dict[str, str], event: EventModel) -> str:
 
 
 IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
+IDEMPOTENCY_STORE = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
 # One mail per (event, automation): the key is the `delivery` argument.
 _deliver_once = idempotent_function(
-    data_keyword_argument="delivery",
-    config=IDEMPOTENCY,
-    persistence_store=DynamoDBPersistenceLayer(table_name=settings().idempotency_table),
+    data_keyword_argument="delivery", config=IDEMPOTENCY, persistence_store=IDEMPOTENCY_STORE
 )(_deliver)
 
 
