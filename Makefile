@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev test lint unit integration e2e bench invoke validate build clean
+.PHONY: dev demo test lint bench invoke validate build clean venv
 
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt
 	test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
@@ -21,6 +21,9 @@ venv: $(VENV)/.installed
 
 dev: $(VENV)/.installed  ## run the local stack on 127.0.0.1:$${UMS_LOCAL_PORT:-3000}
 	$(PY) -m local_stack serve $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$(PARAMETER_OVERRIDES)")
+
+demo: $(VENV)/.installed  ## with `make dev` running: configure mail and walk the reset flow
+	$(PY) -m local_stack.demo
 
 test: $(VENV)/.installed lint  ## unit, integration and end-to-end tests
 	$(PY) -m pytest
