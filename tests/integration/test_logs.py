@@ -28,19 +28,28 @@ def test_a_whole_session_logs_no_secret(aws, capsys):
         {"old_password": PASSWORD, "new_password": new_password},
         token=refreshed["access_token"],
     )
-    call("DeleteUserFunction", {"password": new_password}, token=refreshed["access_token"])
+    call("RequestResetFunction", {"email": "ann@example.com"})
+    from ums.crypto import decrypt_token
+    from ums.store.models import EventModel
+
+    [reset] = [e for e in EventModel.scan() if e.event == "AfterPasswordResetRequest"]
+    reset_token = decrypt_token(reset.token_ciphertext)
+    reset_password = "reset passphrase for ann"
+    call("ApplyResetFunction", {"new_password": reset_password}, path_parameters={"token": reset_token})
+    fresh = sign_in(password=reset_password).body
+    call("DeleteUserFunction", {"password": reset_password}, token=fresh["access_token"])
     call("SignUpFunction", raw_body=b'{"email": "x@y.zz", "password": "' + PASSWORD.encode() + b'", "n": 1e999}')
 
     logger.removeHandler(handler)
     logs = capsys.readouterr()
     text = captured.getvalue() + logs.out + logs.err
-    assert "User signed in" in text and "Password changed" in text  # the logs were captured
+    assert "User signed in" in text and "Password reset applied" in text  # the logs were captured
     key = json.loads(
         boto3.client("secretsmanager", region_name=STACK.region).get_secret_value(SecretId=settings().jwt_secret_name)[
             "SecretString"
         ]
     )["current"]
-    secrets = [PASSWORD, new_password, "wrong password here", "$argon2id$", key]
+    secrets = [PASSWORD, new_password, reset_password, reset_token, "wrong password here", "$argon2id$", key]
     secrets += [tokens["access_token"], tokens["refresh_token"], refreshed["access_token"], refreshed["refresh_token"]]
     secrets += [t.split(".")[-1] for t in (tokens["refresh_token"], refreshed["refresh_token"])]
     for secret in secrets:
