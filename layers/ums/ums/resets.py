@@ -21,12 +21,14 @@ from ums.config import settings
 from ums.crypto import encrypt_token
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
+from ums.http import optional_string
 from ums.observability import logger, metrics
+from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.models import ResetTokenModel, UserModel
 from ums.tokens import sha256_hex
-from ums.users import now_rfc3339, public_record
+from ums.users import email_key, normalize_email, normalize_mobile, now_rfc3339, public_record
 
 REQUESTS_PER_HOUR = 5
 SECONDS_BETWEEN_REQUESTS = 60
@@ -132,10 +134,6 @@ def apply_reset(token: str, new_password: str, customer_id: str | None = None) -
 def request_reset_for_lookup(body: dict[str, Any]) -> None:
     """Quicksilver's and the customer guide's request: the user by `user_id`, `email` or
     `mobile`; optional `application_id` and `email_template` (404 if no such template)."""
-    from ums.http import optional_string
-    from ums.store import config as config_store
-    from ums.users import email_key, normalize_email, normalize_mobile
-
     user_id = optional_string(body, "user_id")
     mobile = body.get("mobile")
     email = normalize_email(body["email"]) if body.get("email") is not None else None

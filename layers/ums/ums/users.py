@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ums.errors import BadRequest
-from ums.store.models import UserModel
+from ums.store.models import UserModel, plain
 
 DEFAULT_FIELDS = ("id", "email", "active", "created_at", "updated_at")
 RESERVED_FIELDS = frozenset({"id", "active", "created_at", "updated_at", "password"})
@@ -121,16 +121,5 @@ def public_record(user: UserModel) -> dict[str, Any]:
     }
     if user.mobile:
         record["mobile"] = user.mobile
-    record.update(_plain(user.profile))
+    record.update(plain(user.profile))
     return record
-
-
-def _plain(value: Any) -> Any:
-    """PynamoDB map/list attributes as plain dicts and lists."""
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -28,7 +28,7 @@ from ums.crypto import decrypt_token
 from ums.events import EVENT_TYPES
 from ums.observability import logger, metrics
 from ums.store import config as config_store
-from ums.store.models import EventModel
+from ums.store.models import EventModel, plain
 
 IDEMPOTENCY_SECONDS = 7 * 24 * 3600
 
@@ -146,8 +146,8 @@ def resolve_template(
 
 def placeholders(event: EventModel) -> dict[str, Any]:
     """What a template can use. The token is decrypted here and nowhere else."""
-    user = _plain(event.user)
-    app_name = (_plain(event.application) or {}).get("name")
+    user = plain(event.user)
+    app_name = (plain(event.application) or {}).get("name")
     application = config_store.get("application", app_name) if app_name else None
     tags = _tags(application.get("email_tags") if application else None)
     tags.update(_tags(list(event.email_tags or [])))
@@ -164,7 +164,7 @@ def placeholders(event: EventModel) -> dict[str, Any]:
         else None,
         "project_id": settings().project_id,
         "event": {"id": event.event, "name": event.name, "time": event.occurred_at},
-        "merge_vars": _plain(event.merge_vars) or {},
+        "merge_vars": plain(event.merge_vars) or {},
         "email_tags": tags,
     }
     if event.token_ciphertext:
@@ -189,22 +189,14 @@ def _tags(value: Any) -> dict[str, str]:
     return {}
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "as_dict"):
-        return value.as_dict()
-    return json.loads(json.dumps(value, default=str))
-
-
 def publish_event(event: EventModel) -> None:
     """The event on the stack's bus, without the token: for other consumers (`*.*.transactional`)."""
-    user = _plain(event.user)
+    user = plain(event.user)
     detail = {
         "event_id": event.id,
         "event": event.event,
         "user": {k: user.get(k) for k in ("id", "email", "country", "language")},
-        "application": (_plain(event.application) or {}).get("name"),
+        "application": (plain(event.application) or {}).get("name"),
         "occurred_at": event.occurred_at,
         "routing_key": event.routing_key,
     }

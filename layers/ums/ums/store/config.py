@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from ums.errors import Conflict
-from ums.store.models import ConfigModel, condition_failed
+from ums.store.models import ConfigModel, condition_failed, plain
 from ums.users import now_rfc3339
 
 
@@ -16,11 +16,11 @@ def get(kind: str, item_id: str) -> dict[str, Any] | None:
         item = ConfigModel.get(kind, item_id)
     except DoesNotExist:
         return None
-    return _plain(item)
+    return _public(item)
 
 
 def list_all(kind: str) -> list[dict[str, Any]]:
-    return [_plain(item) for item in ConfigModel.query(kind)]
+    return [_public(item) for item in ConfigModel.query(kind)]
 
 
 def put(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[str, Any]:
@@ -34,13 +34,12 @@ def put(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[
         if condition_failed(err):
             raise Conflict(f"{kind} '{item_id}' already exists") from None
         raise
-    return _plain(item)
+    return _public(item)
 
 
 def delete(kind: str, item_id: str) -> None:
     ConfigModel(kind, item_id).delete()
 
 
-def _plain(item: ConfigModel) -> dict[str, Any]:
-    data = item.data.as_dict() if hasattr(item.data, "as_dict") else dict(item.data)
-    return {"id": item.id, **data, "created_at": item.created_at, "updated_at": item.updated_at}
+def _public(item: ConfigModel) -> dict[str, Any]:
+    return {"id": item.id, **plain(item.data), "created_at": item.created_at, "updated_at": item.updated_at}

@@ -182,6 +182,17 @@ class ConfigModel(Model):
     updated_at = UnicodeAttribute()
 
 
+def plain(value: Any) -> Any:
+    """PynamoDB map and list attributes (and anything inside) as plain dicts and lists."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [plain(v) for v in value]
+    return value
+
+
 def transaction_connection() -> Connection:
     """The users table's connection, reused for multi-item transactions (one botocore client)."""
     return UserModel._get_connection().connection
