@@ -174,6 +174,11 @@ def test_quicksilver_api_by_mobile_with_language_template(base_url, named_templa
     mails = [m for m in mail_to(base_url, user["email"], count=2) if m["tags"].get("template") != "automation"]
     assert any(m["subject"].startswith("Herstel") for m in mails), mails  # -nl (no -NL template)
     post(base_url, "/user/password", {"email": user["email"]}, expected=401)  # no key
+    american = new_user(base_url, country="US", language="en")
+    post(base_url, "/user/password", {"user_id": american["id"], "application_id": "US"}, headers=KEY, expected=202)
+    mails = mail_to(base_url, american["email"], count=2)
+    assert any(m["tags"]["template"] == "mb-user-password-US" and m["subject"].startswith("Reset (US)") for m in mails)
+    assert all(m["tags"]["drupal_user_password"] == "true" for m in mails)
 
 
 def test_customer_guide_link_and_apply(base_url, named_templates):
@@ -182,7 +187,7 @@ def test_customer_guide_link_and_apply(base_url, named_templates):
     mails = [m for m in mail_to(base_url, user["email"], count=2) if m["tags"].get("application") == "shop"]
     link = link_in(mails[0]["html"].replace("&amp;", "&"))
     assert link.startswith("https://www.domain-of-your-app.org/actions/?accountId=ums&customerId=" + user["id"])
-    assert mails[0]["tags"]["channel"] == "shop"
+    assert mails[0]["tags"]["channel"] == "shop" and mails[0]["tags"]["template"] == "mb-user-password"
     query = parse_qs(urlsplit(link).query)
     requests.patch(
         f"{base_url}/accounts/customers/{query['customerId'][0]}",
