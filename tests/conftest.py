@@ -27,3 +27,12 @@ def user(aws: None) -> dict[str, Any]:
     record = sign_up().body
     tokens = sign_in().body
     return {**record, **tokens}
+
+
+@pytest.fixture
+def server_key(aws: None) -> str:
+    """`<key>:<secret>` of a fresh API key, as X-API-KEY takes it."""
+    from ums import api_keys
+
+    created = api_keys.create("tests")
+    return f"{created['key']}:{created['secret']}"

@@ -16,8 +16,7 @@ from local_stack.functions import LocalFunction, prepare_process
 from local_stack.gateway import http_api_event
 from local_stack.template import Stack
 
-SERVER_KEY = "test-key:test-secret-0123456789abcdef"
-STACK = Stack({"ServerApiKey": SERVER_KEY})
+STACK = Stack()
 use_endpoint(None, STACK.region)
 FUNCTIONS: dict[str, LocalFunction] = prepare_process(STACK)
 HTTP_FUNCTIONS = sorted(name for name, fn in FUNCTIONS.items() if fn.spec.routes)
@@ -39,9 +38,17 @@ class Answer:
 def reset_aws_clients() -> None:
     """Forget cached AWS clients and cached secrets: each test has a fresh emulator."""
     from aws_lambda_powertools.utilities import parameters
-    from ums.store.models import SessionModel, UniqueValueModel, UserModel
+    from ums.store import models
 
-    for model in (UserModel, UniqueValueModel, SessionModel):
+    for model in (
+        models.UserModel,
+        models.UniqueValueModel,
+        models.SessionModel,
+        models.ResetTokenModel,
+        models.RateLimitModel,
+        models.EventModel,
+        models.ConfigModel,
+    ):
         model._connection = None
     parameters.clear_caches()
 

@@ -14,7 +14,6 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_KEY = "e2e-key:e2e-secret-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -30,7 +29,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
-        "UMS_PARAMETER_OVERRIDES": f"ServerApiKey={SERVER_KEY}",
     }
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         env.pop(name, None)
@@ -65,3 +63,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.kill()
     log.close()
     assert process.returncode == 0, "the local stack did not stop cleanly"
+
+
+@pytest.fixture(scope="session")
+def server_key(base_url: str) -> str:
+    """An API key made through the management API, as `X-API-KEY` takes it."""
+    created = requests.post(f"{base_url}/management/keys", json={"description": "e2e"}, timeout=10).json()
+    return f"{created['key']}:{created['secret']}"

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from helpers import FUNCTIONS, SERVER_KEY
+from helpers import FUNCTIONS
 from ums.crypto import decrypt_token
 from ums.store.models import EventModel, RateLimitModel
 
@@ -25,6 +25,9 @@ SEQUENCE = [
     ("AutomationFunction", "automation_quicksilver.json", None),
     ("SignInFunction", "sign_in.json", 401),  # the password was reset meanwhile
     ("DeleteUserFunction", "delete_user.json", 401),  # and every session with it
+    ("UsersSelectFunction", "users_select.json", 200),
+    ("UsersUpdateFunction", "users_update.json", 200),
+    ("UsersDeleteFunction", "users_delete.json", 200),
 ]
 
 
@@ -43,8 +46,16 @@ def test_every_event_file_is_in_the_sequence_and_every_function_has_one():
     assert {fn for fn, _, _ in SEQUENCE} == set(FUNCTIONS)
 
 
-def test_every_function_answers_its_event_file(aws):
-    state = {"SERVER_API_KEY": SERVER_KEY}
+def test_every_function_answers_its_event_file(server_key):
+    from ums.store import config as config_store
+
+    key, secret = server_key.split(":")
+    apk = FUNCTIONS["SignInFunction"].invoke(
+        {"body": json.dumps({"method": "apk", "key": key, "secret": secret}), "requestContext": {}}
+    )
+    state = {"SERVER_API_KEY": server_key, "API_KEY_TOKEN": json.loads(apk["body"])["access_token"]}
+    policy = {"subjects": ["apk:<.*>"], "resources": ["ums.users"], "actions": {"read": [], "update": [], "delete": []}}
+    config_store.put("policy", "all-keys", policy, create=True)
     for function, name, expected in SEQUENCE:
         text = (EVENTS / name).read_text()
         if "REPLACE_WITH_RESET_TOKEN" in text:
@@ -63,6 +74,8 @@ def test_every_function_answers_its_event_file(aws):
         if function == "SignUpFunction":
             state["USER_ID"] = body["id"]
             assert body["email"] == "elon@tesla.com"
+        if function.startswith("Users"):
+            assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 
 
 def test_bearer_events_without_a_real_token_answer_401(aws):

@@ -4,7 +4,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import PASSWORD, SERVER_KEY, call, sign_in
+from helpers import PASSWORD, call, sign_in
 from ums.crypto import decrypt_token
 from ums.store.models import EventModel, RateLimitModel, ResetTokenModel
 from ums.tokens import sha256_hex
@@ -137,14 +137,20 @@ def test_sign_in_throttling_never_locks_out_reset(user):
 
 
 @pytest.mark.parametrize("route", ["QuicksilverResetFunction", "CustomerResetRequestFunction"])
-def test_server_routes_need_the_api_key(aws, route):
+def test_server_routes_need_the_api_key(user, server_key, route):
     assert call(route, {"email": "ann@example.com"}).status == 401
-    assert call(route, {"email": "ann@example.com"}, headers={"x-api-key": "test-key:wrong"}).status == 401
+    key = server_key.split(":")[0]
+    assert call(route, {"email": "ann@example.com"}, headers={"x-api-key": f"{key}:wrong"}).status == 401
+    assert call(route, {"email": "ann@example.com"}, headers={"x-api-key": "nokey:x"}).status == 401
+    assert call(route, {"email": "ann@example.com"}, token=user["access_token"]).status == 401  # a user's token
+    secret = server_key.split(":")[1]
+    apk = call("SignInFunction", {"method": "apk", "key": key, "secret": secret}).body
+    assert call(route, {"email": "ann@example.com"}, token=apk["access_token"]).status == 202  # an API key's token
 
 
-def test_quicksilver_route_finds_users_by_id_email_or_mobile(aws):
+def test_quicksilver_route_finds_users_by_id_email_or_mobile(server_key):
     call("SignUpFunction", {"email": "q@example.com", "password": PASSWORD, "mobile": "+31612345678"})
-    key = {"x-api-key": SERVER_KEY}
+    key = {"x-api-key": server_key}
     uid = sign_in("q@example.com")
     assert uid.status == 200
     assert call("QuicksilverResetFunction", {"mobile": 31612345678}, headers=key).status == 202
@@ -156,8 +162,8 @@ def test_quicksilver_route_finds_users_by_id_email_or_mobile(aws):
     assert missing_template.status == 404 and "nope" in missing_template.message
 
 
-def test_customer_guide_apply_checks_the_customer(user):
-    key = {"x-api-key": SERVER_KEY}
+def test_customer_guide_apply_checks_the_customer(user, server_key):
+    key = {"x-api-key": server_key}
     assert (
         call("CustomerResetRequestFunction", {"email": "ann@example.com"}, headers=key, query="appName=shop").status
         == 202

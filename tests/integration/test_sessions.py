@@ -81,8 +81,8 @@ def test_a_rotation_that_lost_a_race_is_401_not_500(user):
     from ums.tokens import RefreshToken
 
     presented = RefreshToken.parse(user["refresh_token"])
-    session, _ = session_store.get_with_user(presented.session_id, presented.user_id)
-    stale, _ = session_store.get_with_user(presented.session_id, presented.user_id)
+    session, _ = session_store.get_with_user(presented.session_id, presented.owner)
+    stale, _ = session_store.get_with_user(presented.session_id, presented.owner)
     session_store.rotate(session, presented.digest, "new-hash-1", 0, int(time.time()) + 60)
     with pytest.raises(Unauthorized):
         session_store.rotate(stale, presented.digest, "new-hash-2", 0, int(time.time()) + 60)

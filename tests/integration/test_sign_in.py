@@ -39,12 +39,6 @@ def test_missing_fields_and_unknown_methods_are_400(aws):
     assert call("SignInFunction", {"method": "magic", "email": "a@b.co", "password": PASSWORD}).status == 400
 
 
-def test_api_key_method_answers_unsupported_until_keys_exist(aws):
-    answer = call("SignInFunction", {"method": "apk", "key": "k", "secret": "s"})
-    assert answer.status == 400
-    assert "unsupported method" in answer.message
-
-
 def test_inactive_user_gets_403_with_the_right_password_only(aws):
     sign_up()
     stored_user().update(actions=[UserModel.active.set(False)])

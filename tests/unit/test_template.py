@@ -33,6 +33,9 @@ def test_routes_are_the_api_contract():
         ("POST", "/notifications/customers/reset"),
         ("PATCH", "/accounts/customers/{customerId}"),
         ("ANY", "/management/{proxy+}"),
+        ("GET", "/ums/users"),
+        ("PATCH", "/ums/users"),
+        ("DELETE", "/ums/users"),
     }
 
 

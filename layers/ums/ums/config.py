@@ -26,7 +26,6 @@ class Settings:
     event_retention_days: int
     token_key_alias: str
     event_bus_name: str
-    server_api_key: str
     integration_secret_prefix: str
     reset_token_ttl: int
     jwt_secret_name: str
@@ -60,7 +59,6 @@ def settings() -> Settings:
         event_retention_days=int(env.get("EVENT_RETENTION_DAYS", "30")),
         token_key_alias=env.get("TOKEN_KEY_ALIAS", "alias/ums-reset-tokens"),
         event_bus_name=env.get("EVENT_BUS_NAME", "ums"),
-        server_api_key=env.get("SERVER_API_KEY", ""),
         integration_secret_prefix=env.get("INTEGRATION_SECRET_PREFIX", "ums/integrations/"),
         reset_token_ttl=int(env.get("RESET_TOKEN_TTL", "3600")),
         jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import ClientError
 
+from ums import api_keys
 from ums.automation import templates
 from ums.automation.mail import Mail, PermanentFailure, TransientFailure, send
 from ums.config import settings
@@ -147,12 +148,52 @@ def _application(body: dict[str, Any], item_id: str) -> dict[str, Any]:
     }
 
 
+SUBJECT_PATTERN = re.compile(r"^(ums|apk):(<[^<>]+>|[A-Za-z0-9_-]+)$")
+RESOURCES = ("ums.users",)
+ACTIONS = ("read", "update", "delete")
+
+
+def _policy(body: dict[str, Any], item_id: str) -> dict[str, Any]:
+    """Jexia's policy: who (`ums:<id>`, `ums:<.*>`, `apk:<key>`, `apk:<.*>`) may do what to `ums.users`."""
+    reject_unknown_fields(body, {"description", "subjects", "resources", "actions"})
+    subjects, resources, actions = body.get("subjects"), body.get("resources"), body.get("actions")
+    if not isinstance(subjects, list) or not subjects or not all(isinstance(s, str) for s in subjects):
+        raise BadRequest("Field 'subjects' must be a non-empty list such as [\"ums:<.*>\"]")
+    for subject in subjects:
+        if not SUBJECT_PATTERN.match(subject):
+            raise BadRequest(f"Subject '{subject}' must be ums:<user id>, ums:<.*>, apk:<key> or apk:<.*>")
+        if subject.endswith(">"):
+            try:
+                re.compile(subject[5:-1])
+            except re.error as err:
+                raise BadRequest(f"Subject '{subject}': invalid pattern: {err}") from None
+    if not isinstance(resources, list) or not resources or any(r not in RESOURCES for r in resources):
+        raise BadRequest(f"Field 'resources' must be a list of: {', '.join(RESOURCES)}")
+    if not isinstance(actions, dict) or not actions or any(a not in ACTIONS for a in actions):
+        raise BadRequest(
+            f"Field 'actions' must be an object with keys among {', '.join(ACTIONS)}, e.g. {{\"read\": []}}"
+        )
+    return {
+        "description": optional_string(body, "description"),
+        "subjects": subjects,
+        "resources": resources,
+        "actions": {a: [] for a in actions},
+    }
+
+
+def _key(body: dict[str, Any], item_id: str) -> dict[str, Any]:
+    reject_unknown_fields(body, {"description"})
+    return {"description": optional_string(body, "description")}
+
+
 # kind in the path -> (kind in the table, validator, named by `name` rather than a generated id)
 KINDS: dict[str, tuple[str, Callable[[dict[str, Any], str], dict[str, Any]], bool]] = {
     "integrations": ("integration", _integration, False),
     "automations": ("automation", _automation, False),
     "templates": ("template", _template, True),
     "applications": ("application", _application, True),
+    "policies": ("policy", _policy, False),
+    "keys": (api_keys.KIND, _key, False),
 }
 
 
@@ -195,6 +236,8 @@ def _existing(kind: str, item_id: str) -> dict[str, Any]:
 
 
 def _create(kind: str, validate: Callable[..., dict[str, Any]], named: bool, body: dict[str, Any]) -> dict[str, Any]:
+    if kind == api_keys.KIND:  # the one time the secret is shown
+        return api_keys.create(validate(body, "")["description"])
     if named:
         item_id = required_string(body, "name")
         if not NAME_PATTERN.match(item_id):
@@ -209,9 +252,12 @@ def _create(kind: str, validate: Callable[..., dict[str, Any]], named: bool, bod
 
 def _replace(kind: str, validate: Callable[..., dict[str, Any]], item_id: str, body: dict[str, Any]) -> dict[str, Any]:
     existing = _existing(kind, item_id)
-    if KINDS[kind + "s"][2] and body.get("name", item_id) != item_id:
+    named = next(named for stored, _, named in KINDS.values() if stored == kind)
+    if named and body.get("name", item_id) != item_id:
         raise BadRequest("Field 'name' cannot be changed; create a new item instead")
     data = validate(body, item_id)
+    if kind == api_keys.KIND:
+        data["secret_hash"] = existing["secret_hash"]
     if kind == "integration":
         # An omitted password keeps the stored one.
         stored = _store_password(item_id, body.get("password"))
@@ -220,6 +266,8 @@ def _replace(kind: str, validate: Callable[..., dict[str, Any]], item_id: str, b
 
 
 def _public(kind: str, item: dict[str, Any]) -> dict[str, Any]:
+    if kind == api_keys.KIND:
+        return api_keys.public(item)
     return {k: v for k, v in item.items() if v is not None and k != "password"}
 
 

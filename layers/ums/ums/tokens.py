@@ -26,10 +26,17 @@ SECRET_CACHE_SECONDS = 300
 
 @dataclass(frozen=True)
 class AccessClaims:
-    subject: str  # "ums:<user id>"
-    user_id: str
+    subject: str  # "ums:<user id>" or "apk:<api key>"
     session_id: str
     generation: int
+
+    @property
+    def user_id(self) -> str | None:
+        return self.subject.removeprefix("ums:") if self.subject.startswith("ums:") else None
+
+    @property
+    def api_key(self) -> str | None:
+        return self.subject.removeprefix("apk:") if self.subject.startswith("apk:") else None
 
 
 def _signing_keys() -> list[str]:
@@ -39,13 +46,13 @@ def _signing_keys() -> list[str]:
     return [key for key in (secret["current"], secret.get("previous")) if key]
 
 
-def issue_access_token(user_id: str, session_id: str, generation: int) -> str:
+def issue_access_token(subject: str, session_id: str, generation: int) -> str:
     s = settings()
     now = int(time.time())
     claims = {
         "iss": s.issuer,
         "aud": s.project_id,
-        "sub": f"ums:{user_id}",
+        "sub": subject,
         "iat": now,
         "exp": now + s.access_token_ttl,
         "jti": str(uuid.uuid4()),
@@ -76,25 +83,26 @@ def verify_access_token(token: str) -> AccessClaims:
         except jwt.InvalidTokenError:
             break
         subject = claims["sub"]
-        if claims.get("token_use") != TOKEN_USE or not isinstance(subject, str) or not subject.startswith("ums:"):
+        if claims.get("token_use") != TOKEN_USE or not isinstance(subject, str) or subject[:4] not in ("ums:", "apk:"):
             break
         if not isinstance(claims["gen"], int) or not isinstance(claims["sid"], str):
             break
-        return AccessClaims(subject, subject.removeprefix("ums:"), claims["sid"], claims["gen"])
+        return AccessClaims(subject, claims["sid"], claims["gen"])
     raise Unauthorized("Invalid access token")
 
 
 @dataclass(frozen=True)
 class RefreshToken:
-    """`<user id>.<session id>.<256 random bits>`: the ids let one read find session and user."""
+    """`<owner>.<session id>.<256 random bits>`: the ids let one read find session and owner.
+    The owner is a user id, or `apk-<key>` for a session of an API key."""
 
-    user_id: str
+    owner: str
     session_id: str
     value: str
 
     @classmethod
-    def new(cls, user_id: str, session_id: str) -> RefreshToken:
-        return cls(user_id, session_id, f"{user_id}.{session_id}.{secrets.token_urlsafe(32)}")
+    def new(cls, owner: str, session_id: str) -> RefreshToken:
+        return cls(owner, session_id, f"{owner}.{session_id}.{secrets.token_urlsafe(32)}")
 
     @classmethod
     def parse(cls, value: str) -> RefreshToken:

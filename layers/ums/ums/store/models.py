@@ -26,7 +26,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -98,6 +98,16 @@ class UniqueValueModel(Model):
         return f"mobile#{mobile}"
 
 
+class ByUserIndex(GlobalSecondaryIndex["SessionModel"]):
+    """Sessions and reset tokens of one user (keys only: enough to delete them)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
 class SessionModel(Model):
     class Meta:
         table_name = settings().tokens_table
@@ -111,6 +121,8 @@ class SessionModel(Model):
     revoked = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()  # epoch seconds; the table's TTL attribute
+
+    by_user = ByUserIndex()
 
     @staticmethod
     def key_for(session_id: str) -> str:

@@ -13,6 +13,13 @@ def save(session: SessionModel) -> None:
     session.save()
 
 
+def get(session_id: str) -> SessionModel | None:
+    try:
+        return SessionModel.get(SessionModel.key_for(session_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
 def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, UserModel | None]:
     """The session and its user in one strongly consistent read."""
     with TransactGet(connection=transaction_connection()) as tx:

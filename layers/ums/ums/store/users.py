@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -107,3 +109,22 @@ def delete(user: UserModel, event: EventModel) -> None:
         if user.pk in conditional_failures(tx, err):
             raise NotFound("User not found") from None
         raise
+
+
+SCAN_PAGE_SIZE = 500
+
+
+def scan_all() -> Iterator[UserModel]:
+    """Every user (not the uniqueness markers), page by page."""
+    return iter(UserModel.scan(UserModel.pk.startswith("user#"), page_size=SCAN_PAGE_SIZE))
+
+
+def delete_tokens(user_id: str) -> int:
+    """Deletes the user's sessions and reset tokens (they stop working anyway once the user is
+    gone; this removes them rather than waiting for their TTL)."""
+    deleted = 0
+    with SessionModel.batch_write() as batch:
+        for item in SessionModel.by_user.query(user_id):
+            batch.delete(item)
+            deleted += 1
+    return deleted

@@ -1,0 +1,11 @@
+"""DELETE /ums/users?cond= (Bearer + a policy allowing delete)"""
+
+from ums import user_admin
+from ums.http import Request, Response, api_handler
+from ums.sessions import authenticate_subject
+
+
+@api_handler
+def handler(request: Request) -> Response:
+    subject = authenticate_subject(request.bearer_token())
+    return Response(200, user_admin.delete(subject, request.query))

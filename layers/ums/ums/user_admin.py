@@ -1,0 +1,102 @@
+"""Users CRUD (`/ums/users`): select, update and delete users with Jexia's conditions, for
+callers a policy allows. An email equality in the condition uses the email index; anything
+else scans the users page by page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.expressions.update import Action
+
+from ums import policies
+from ums.conditions import Query, apply_window, equality_on, matches, parse_query
+from ums.errors import BadRequest
+from ums.events import USER_DELETE, new_event
+from ums.observability import logger, metrics
+from ums.store import users as user_store
+from ums.store.models import UserModel
+from ums.users import RESERVED_FIELDS, email_key, now_rfc3339, public_record, validate_profile
+
+UNCHANGEABLE_HERE = ("email", "mobile")
+
+
+def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
+    policies.require(subject, "read")
+    query = parse_query(params)
+    return apply_window([public_record(u) for u in _matching(query)], query)
+
+
+def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> list[dict[str, Any]]:
+    policies.require(subject, "update")
+    query = _with_condition(params, "update")
+    actions = _update_actions(body)
+    deactivating = body.get("active") is False
+    updated = []
+    for user in _matching(query):
+        user_actions = list(actions)
+        if deactivating and user.active:  # suspending a user ends every session
+            user_actions += [UserModel.token_generation.add(1), UserModel.kept_session.remove()]
+        user_store.update(user, user_actions)
+        updated.append(public_record(user))
+    metrics.add_metric(name="UsersUpdated", unit=MetricUnit.Count, value=len(updated))
+    logger.info("Users updated", extra={"by": subject, "count": len(updated)})
+    return apply_window(updated, Query(None, query.outputs, None, 0, query.order))
+
+
+def delete(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
+    policies.require(subject, "delete")
+    query = _with_condition(params, "delete")
+    deleted = []
+    for user in list(_matching(query)):
+        user_store.delete(user, new_event(USER_DELETE, user))
+        user_store.delete_tokens(user.id)
+        deleted.append(public_record(user))
+    metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=len(deleted))
+    logger.info("Users deleted", extra={"by": subject, "count": len(deleted)})
+    return apply_window(deleted, Query(None, query.outputs, None, 0, query.order))
+
+
+def _with_condition(params: dict[str, list[str]], action: str) -> Query:
+    query = parse_query(params)
+    if query.condition is None:
+        raise BadRequest(f'action "{action}" needs at least one condition')
+    return query
+
+
+def _matching(query: Query) -> Iterable[UserModel]:
+    candidates: Iterable[UserModel]
+    email = equality_on(query.condition, "email") if query.condition else None
+    user_id = equality_on(query.condition, "id") if query.condition else None
+    if isinstance(email, str):
+        found = user_store.find_by_email(email_key(email))
+        candidates = [found] if found else []
+    elif isinstance(user_id, str):
+        found = user_store.get(user_id)
+        candidates = [found] if found else []
+    else:
+        candidates = user_store.scan_all()
+    condition = query.condition
+    return (u for u in candidates if condition is None or matches(condition, public_record(u)))
+
+
+def _update_actions(body: dict[str, Any]) -> list[Action]:
+    if not body:
+        raise BadRequest("The body must name at least one field to update")
+    actions: list[Action] = [UserModel.updated_at.set(now_rfc3339())]
+    for name, value in body.items():
+        if name in UNCHANGEABLE_HERE:
+            raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
+        if name == "active":
+            if not isinstance(value, bool):
+                raise BadRequest("Field 'active' must be true or false")
+            actions.append(UserModel.active.set(value))
+            continue
+        if name in RESERVED_FIELDS or name.startswith("_"):
+            raise BadRequest(f"Field '{name}' is reserved and cannot be set")
+        if value is None:
+            actions.append(UserModel.profile[name].remove())
+        else:
+            actions.append(UserModel.profile[name].set(validate_profile({name: value})[name]))
+    return actions

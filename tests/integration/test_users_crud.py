@@ -1,0 +1,198 @@
+"""/ums/users: Jexia's queries, policies, update and delete semantics, index use and paging."""
+
+import json
+from urllib.parse import quote
+
+import botocore.handlers
+import pytest
+from helpers import PASSWORD, call, reset_aws_clients, sign_in
+from ums.store.models import EventModel, SessionModel
+
+ALL_ACTIONS = {"read": [], "update": [], "delete": []}
+
+
+def q(**params) -> str:
+    parts = []
+    for name, value in params.items():
+        for item in value if name == "order" else [value]:
+            parts.append(f"{name}={quote(json.dumps(item))}")
+    return "&".join(parts)
+
+
+def manage(path: str, body=None, method: str = "POST"):
+    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
+
+
+def policy(subjects: list[str], actions=ALL_ACTIONS) -> None:
+    assert manage("policies", {"subjects": subjects, "resources": ["ums.users"], "actions": actions}).status == 201
+
+
+def users(token: str, method: str = "GET", body=None, **params):
+    function = {"GET": "UsersSelectFunction", "PATCH": "UsersUpdateFunction", "DELETE": "UsersDeleteFunction"}[method]
+    return call(function, body, token=token, query=q(**params))
+
+
+@pytest.fixture
+def people(aws):
+    made = {}
+    for name, age in [("ann", 30), ("bob", 17), ("cid", 45), ("dee", 30)]:
+        record = call(
+            "SignUpFunction",
+            {"email": f"{name}@b.c", "password": PASSWORD, "age": age, "address": {"city": name.upper()}},
+        ).body
+        made[name] = record
+    from ums.store import users as user_store
+    from ums.store.models import UserModel
+
+    cid = user_store.get(made["cid"]["id"])
+    user_store.update(cid, [UserModel.active.set(False)])
+    made["token"] = sign_in("ann@b.c").body["access_token"]
+    return made
+
+
+def test_no_policy_no_access(people):
+    assert users(people["token"], cond=[{"field": "active"}, "=", True]).status == 403
+    assert call("GetUserFunction", token=people["token"]).status == 200  # needs no policy
+
+
+def test_the_js_sdk_recorded_select(people):
+    policy(["ums:<.*>"])
+    answer = users(
+        people["token"],
+        order=[{"fields": ["age"], "direction": "asc"}, {"fields": ["email"], "direction": "desc"}],
+        cond=[{"field": "active"}, "=", True, "and", {"field": "email"}, "like", "%@b.c"],
+        range={"limit": 2, "offset": 1},
+        outputs=["id", "email"],
+    )
+    assert answer.status == 200
+    # active: bob 17, dee 30, ann 30 (email desc breaks the tie) -> skip 1, take 2
+    assert answer.body == [
+        {"id": people["dee"]["id"], "email": "dee@b.c"},
+        {"id": people["ann"]["id"], "email": "ann@b.c"},
+    ]
+
+
+def test_dot_paths_and_groups(people):
+    policy(["ums:<.*>"])
+    answer = users(
+        people["token"],
+        cond=[[{"field": "address.city"}, "=", "BOB"], "or", [{"field": "age"}, "between", [40, 50]]],
+        order=[{"fields": ["email"], "direction": "asc"}],
+        outputs=["email", "address.city"],
+    )
+    assert answer.body == [
+        {"email": "bob@b.c", "address": {"city": "BOB"}},
+        {"email": "cid@b.c", "address": {"city": "CID"}},
+    ]
+
+
+@pytest.mark.parametrize(
+    "cond",
+    [
+        '[{"field":"age"},"=",1,"; DROP TABLE"]',
+        '[{"field":"password"},"=","x"]',
+        '[{"field":"email"},"eval","__import__(\'os\')"]',
+        '{"field":"email"}',
+        "not json",
+    ],
+)
+def test_injection_attempts_in_cond_are_400(people, cond):
+    policy(["ums:<.*>"])
+    answer = call("UsersSelectFunction", token=people["token"], query=f"cond={quote(cond)}")
+    assert answer.status == 400
+
+
+def test_policy_matrix(people):
+    key = manage("keys", {}).body
+    apk = call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]}).body["access_token"]
+    everyone = [{"field": "id"}, "!=", ""]
+    assert users(apk, cond=everyone).status == 403
+    policy([f"apk:{key['key']}"], {"read": []})
+    assert users(apk, cond=everyone).status == 200
+    assert users(apk, "PATCH", {"vip": True}, cond=everyone).status == 403  # read only
+    assert users(people["token"], cond=everyone).status == 403  # users are not keys
+    policy([f"ums:{people['ann']['id']}"], {"read": []})
+    assert users(people["token"], cond=everyone).status == 200
+    bob = sign_in("bob@b.c").body["access_token"]
+    assert users(bob, cond=everyone).status == 403
+
+
+def test_update_needs_a_condition_and_cannot_touch_reserved_fields(people):
+    policy(["ums:<.*>"])
+    token = people["token"]
+    missing = users(token, "PATCH", {"vip": True})
+    assert missing.status == 400 and missing.message == 'action "update" needs at least one condition'
+    everyone = [{"field": "id"}, "!=", ""]
+    for body in ({"password": "x" * 12}, {"id": "x"}, {"created_at": "x"}, {"_role": "admin"}, {"email": "z@b.c"}, {}):
+        assert users(token, "PATCH", body, cond=everyone).status == 400, body
+    updated = users(token, "PATCH", {"vip": True, "age": None}, cond=[{"field": "email"}, "=", "bob@b.c"])
+    assert updated.status == 200
+    [bob] = updated.body
+    assert bob["vip"] is True and "age" not in bob and bob["updated_at"] > people["bob"]["updated_at"]
+
+
+def test_suspend_revokes_tokens_and_sign_in_answers_403(people):
+    policy(["ums:<.*>"])
+    bob = sign_in("bob@b.c").body
+    answer = users(people["token"], "PATCH", {"active": False}, cond=[{"field": "email"}, "=", "bob@b.c"])
+    assert answer.status == 200 and answer.body[0]["active"] is False
+    assert call("GetUserFunction", token=bob["access_token"]).status == 401
+    assert call("RefreshTokenFunction", {"refresh_token": bob["refresh_token"]}).status == 401
+    assert sign_in("bob@b.c").status == 403
+
+
+def test_delete_removes_users_markers_tokens_and_fires_the_event(people):
+    policy(["ums:<.*>"])
+    bob = sign_in("dee@b.c").body
+    assert users(people["token"], "DELETE").status == 400
+    deleted = users(people["token"], "DELETE", cond=[{"field": "active"}, "=", False])
+    assert [u["email"] for u in deleted.body] == ["cid@b.c"]
+    gone = users(people["token"], "DELETE", cond=[{"field": "email"}, "=", "dee@b.c"])
+    assert [u["email"] for u in gone.body] == ["dee@b.c"]
+    assert not [s for s in SessionModel.scan() if s.user_id == people["dee"]["id"]]
+    assert call("RefreshTokenFunction", {"refresh_token": bob["refresh_token"]}).status == 401
+    assert call("SignUpFunction", {"email": "dee@b.c", "password": PASSWORD}).status == 201  # email free again
+    deletions = {e.user["email"] for e in EventModel.scan() if e.event == "AfterUserDelete"}
+    assert deletions == {"cid@b.c", "dee@b.c"}
+
+
+def dynamodb_calls(action) -> list[str]:
+    calls: list[str] = []
+    hook = ("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    botocore.handlers.BUILTIN_HANDLERS.append(hook)
+    reset_aws_clients()
+    try:
+        action()
+    finally:
+        botocore.handlers.BUILTIN_HANDLERS.remove(hook)
+        reset_aws_clients()
+    return calls
+
+
+def test_email_equality_uses_the_index_not_a_scan(people):
+    policy(["ums:<.*>"])
+    by_email = dynamodb_calls(lambda: users(people["token"], cond=[{"field": "email"}, "=", "bob@b.c"]))
+    assert "Scan" not in by_email and by_email.count("Query") == 2  # the policies, then the email index
+    by_age = dynamodb_calls(lambda: users(people["token"], cond=[{"field": "age"}, ">", 1]))
+    assert "Scan" in by_age
+
+
+def test_more_users_than_one_page(people, monkeypatch):
+    from ums.events import SIGN_UP, new_event
+    from ums.store import users as user_store
+    from ums.users import new_user
+
+    policy(["ums:<.*>"])
+    for i in range(25):
+        user = new_user(f"many{i}@b.c", "not-a-real-hash", {"n": i}, None)
+        user_store.create(user, new_event(SIGN_UP, user))
+    monkeypatch.setattr(user_store, "SCAN_PAGE_SIZE", 10)
+    answer = None
+
+    def select():
+        nonlocal answer
+        answer = users(people["token"], cond=[{"field": "email"}, "like", "many%"], outputs=["n"])
+
+    calls = dynamodb_calls(select)
+    assert sorted(u["n"] for u in answer.body) == list(range(25))
+    assert calls.count("Scan") >= 3
