@@ -11,10 +11,11 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
 .PHONY: dev demo test lint bench invoke validate build clean venv
 
-$(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt
+$(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the `ums` command
 	touch $@
 
 venv: $(VENV)/.installed

@@ -1,0 +1,1 @@
+"""`ums`: the command line of Serverless UMS (management API, users, local mail)."""
