@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.measures import AwsCalls, artifact_sizes, cold_init, handler_overhead, mail_latency, round_trips
+from bench.measures import (
+    AwsCalls,
+    artifact_sizes,
+    cold_init,
+    handler_overhead,
+    mail_latency,
+    round_trips,
+    users_select,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -18,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repetitions: keeps the bench from rotting in CI")
     args = parser.parse_args()
-    runs, iterations, mails = (3, 5, 5) if args.quick else (9, 41, 50)
+    runs, iterations, mails, crowd = (3, 5, 5, 1000) if args.quick else (9, 41, 50, 10_000)
 
     counter = AwsCalls()  # before any AWS client exists
     from moto import mock_aws
@@ -46,6 +54,8 @@ def main() -> None:
         results["dynamodb_round_trips"] = round_trips(client, counter)
         print("3. handler overhead (handler / the same DynamoDB calls made directly; fixed-cost hasher)")
         results["handler_overhead"] = _with_fixed_cost_hasher(lambda: handler_overhead(client, counter, iterations))
+        print(f"users select over {crowd} users (DynamoDB calls, items read)")
+        results["users_select"] = users_select(client, counter, crowd)
     print("4. mail latency (local stack: 202 of a reset request to the mail in /_local/mail)")
     results["mail_latency"] = mail_latency(mails)
     print("6. artifact size (after make build)")
@@ -90,6 +100,11 @@ def print_table(results: dict[str, Any]) -> None:
     )
     table(
         "4. mail latency (target p95 <= 1000 ms)", [results["mail_latency"]], ["requests", "p50_ms", "p95_ms", "max_ms"]
+    )
+    table(
+        "users select (GET /ums/users)",
+        results["users_select"],
+        ["select", "users", "matched", "dynamodb_calls", "items_read", "ms", "api"],
     )
     table("6. artifact size", results["artifact_size"], ["artifact", "bytes", "target", "boto_bundled"])
 

@@ -36,10 +36,17 @@ class AwsCalls:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.items_read: list[int] = []  # per DynamoDB call: items read (scanned, queried or got)
         botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params.*.*", self._record))
+        botocore.handlers.BUILTIN_HANDLERS.append(("after-call.dynamodb.*", self._count))
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
+
+    def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        responses = parsed.get("Responses")
+        got = len(responses) if isinstance(responses, list) else 1 if parsed.get("Item") else 0
+        self.items_read.append(int(parsed.get("ScannedCount", parsed.get("Count", got))))
 
 
 def dynamodb_calls(calls: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
@@ -245,3 +252,51 @@ def mail_latency(requests_count: int) -> dict[str, Any]:
         "max_ms": round(latencies[-1] * 1000, 1),
         "target_p95_ms": 1000,
     }
+
+
+# --- users select over many users ------------------------------------------------------------
+def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str, Any]]:
+    """`GET /ums/users` over `users` users: by email equality (the index) and by a condition that
+    needs a scan. Counts DynamoDB calls and items read; times against one GetItem."""
+    import json as json_module
+    from urllib.parse import quote
+
+    from ums import api_keys
+    from ums.store import config as config_store
+    from ums.store.models import UserModel
+    from ums.users import new_user
+
+    with UserModel.batch_write() as batch:
+        for i in range(users):
+            user = new_user(f"crowd{i}@example.com", "bench-hash", {"age": i % 90, "city": f"c{i % 50}"}, None)
+            user.active = i % 7 != 0
+            batch.save(user)
+    key = api_keys.create("bench")
+    policy = {"subjects": ["apk:<.*>"], "resources": ["ums.users"], "actions": {"read": []}}
+    config_store.put("policy", "bench", policy, create=True)
+    _, tokens = client.call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]})
+    cases = {
+        "email equality": [{"field": "email"}, "=", f"crowd{users // 2}@example.com"],
+        "age > 80 and active": [{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True],
+    }
+    rows = []
+    for name, cond in cases.items():
+        query = f"cond={quote(json_module.dumps(cond))}&outputs={quote(json_module.dumps(['id', 'email']))}"
+        start_calls, start_items = len(counter.calls), len(counter.items_read)
+        t0 = time.perf_counter()
+        status, body = client.call("UsersSelectFunction", token=tokens["access_token"], query=query)
+        seconds = time.perf_counter() - t0
+        assert status == 200, body
+        calls = dynamodb_calls(counter.calls[start_calls:])
+        rows.append(
+            {
+                "select": name,
+                "users": users,
+                "matched": len(body),
+                "dynamodb_calls": len(calls),
+                "api": sorted(set(calls)),
+                "items_read": sum(counter.items_read[start_items:]),
+                "ms": round(seconds * 1000, 1),
+            }
+        )
+    return rows

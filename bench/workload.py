@@ -25,6 +25,7 @@ class Client:
         body: Any = None,
         token: str | None = None,
         path_parameters: dict[str, str] | None = None,
+        query: str = "",
     ) -> tuple[int, Any]:
         fn = self.functions[function]
         route = fn.spec.routes[0]
@@ -39,6 +40,7 @@ class Client:
             headers=headers,
             body=json.dumps(body).encode() if body is not None else b"",
             path_parameters=path_parameters,
+            query=query,
         )
         result = fn.invoke(event)
         return int(result["statusCode"]), json.loads(result["body"])
