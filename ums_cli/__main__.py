@@ -32,9 +32,15 @@ from ums_cli.client import DEFAULT_ENDPOINT, ApiError, Client
 RESOURCES = ("integrations", "automations", "templates", "applications", "keys", "policies")
 
 
+def usage(message: str) -> SystemExit:
+    """Bad usage: exit code 2, as argparse does."""
+    print(f"ums: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
 def _data(text: str | None) -> Any:
     if text is None:
-        raise SystemExit("ums: --data is required (JSON, or @file.json / @file.yaml)")
+        raise usage("--data is required (JSON, or @file.json / @file.yaml)")
     if text.startswith("@"):
         path = Path(text[1:])
         if path.suffix in (".yaml", ".yml"):
@@ -45,7 +51,7 @@ def _data(text: str | None) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise SystemExit(f"ums: --data is not valid JSON: {err}") from None
+        raise usage(f"--data is not valid JSON: {err}") from None
 
 
 def _print(value: Any, as_json: bool) -> None:
@@ -71,7 +77,7 @@ def resource_command(client: Client, args: argparse.Namespace) -> Any:
     if args.action == "create":
         return client.request("POST", base, _data(args.data))
     if not args.id:
-        raise SystemExit(f"ums: {args.resource} {args.action} needs an ID")
+        raise usage(f"{args.resource} {args.action} needs an ID")
     if args.action == "get":
         return client.request("GET", f"{base}/{quote(args.id, safe='')}")
     if args.action == "update":
@@ -80,21 +86,22 @@ def resource_command(client: Client, args: argparse.Namespace) -> Any:
         return client.request("DELETE", f"{base}/{quote(args.id, safe='')}")
     if args.action == "test" and args.resource == "integrations":
         if not args.to:
-            raise SystemExit("ums: integrations test needs --to EMAIL")
+            raise usage("integrations test needs --to EMAIL")
         return client.request("POST", f"{base}/{quote(args.id, safe='')}/test", {"to": args.to})
-    raise SystemExit(f"ums: unknown action {args.action!r} for {args.resource}")
+    raise usage(f"unknown action {args.action!r} for {args.resource}")
 
 
 def users_command(client: Client, args: argparse.Namespace) -> Any:
     key = args.key or os.environ.get("UMS_API_KEY")
     if not key or ":" not in key:
-        raise SystemExit("ums: users commands need an API key: --key KEY:SECRET or UMS_API_KEY")
-    api_key, _, secret = key.partition(":")
-    tokens = client.request("POST", "/auth", {"method": "apk", "key": api_key, "secret": secret})
+        raise usage("users commands need an API key: --key KEY:SECRET or UMS_API_KEY")
     try:
         cond = conditions.parse(args.cond)
     except ValueError as err:
-        raise SystemExit(f"ums: bad condition: {err}") from None
+        raise usage(f"bad condition: {err}") from None
+    body = _data(args.data) if args.action == "update" else None
+    api_key, _, secret = key.partition(":")
+    tokens = client.request("POST", "/auth", {"method": "apk", "key": api_key, "secret": secret})
     query = [f"cond={quote(json.dumps(cond))}"]
     if args.outputs:
         query.append(f"outputs={quote(json.dumps(args.outputs.split(',')))}")
@@ -104,14 +111,13 @@ def users_command(client: Client, args: argparse.Namespace) -> Any:
         field, _, direction = order.partition(":")
         query.append(f"order={quote(json.dumps({'fields': [field], 'direction': direction or 'asc'}))}")
     method = {"find": "GET", "update": "PATCH", "delete": "DELETE"}[args.action]
-    body = _data(args.data) if args.action == "update" else None
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     return client.request(method, "/ums/users?" + "&".join(query), body, headers)
 
 
 def mail_command(client: Client, args: argparse.Namespace) -> Any:
     if not client.is_local:
-        raise SystemExit("ums: mail reads the local stack's outbox; the endpoint is not local")
+        raise usage("mail reads the local stack's outbox; the endpoint is not local")
     if args.clear:
         client.request("DELETE", "/_local/mail")
         return []
@@ -136,9 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--endpoint", default=os.environ.get("UMS_ENDPOINT", DEFAULT_ENDPOINT))
     parser.add_argument("--json", action="store_true", help="print JSON")
+    # --json and --endpoint are also taken after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--endpoint", default=argparse.SUPPRESS)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True)
     for resource in RESOURCES:
-        sub = commands.add_parser(resource, help=f"manage {resource}")
+        sub = commands.add_parser(resource, help=f"manage {resource}", parents=[common])
         actions = ["list", "get", "create", "update", "delete"] + (["test"] if resource == "integrations" else [])
         sub.add_argument("action", choices=actions)
         sub.add_argument("id", nargs="?")
@@ -146,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
         if resource == "integrations":
             sub.add_argument("--to", help="where `test` sends its mail")
         sub.set_defaults(run=resource_command, resource=resource)
-    apply = commands.add_parser("apply", help="create or update what a YAML file describes (idempotent)")
+    apply = commands.add_parser(
+        "apply", help="create or update what a YAML file describes (idempotent)", parents=[common]
+    )
     apply.add_argument("file")
     apply.set_defaults(run=lambda client, args: apply_file(client, Path(args.file)))
-    mail = commands.add_parser("mail", help="list or follow the local stack's mail")
+    mail = commands.add_parser("mail", help="list or follow the local stack's mail", parents=[common])
     mail.add_argument("--follow", "-f", action="store_true")
     mail.add_argument("--clear", action="store_true")
     mail.set_defaults(run=mail_command)
-    users = commands.add_parser("users", help="find, update or delete users with a condition")
+    users = commands.add_parser("users", help="find, update or delete users with a condition", parents=[common])
     users.add_argument("action", choices=["find", "update", "delete"])
     users.add_argument("cond")
     users.add_argument("--data", help="update: the fields to set, as JSON")
