@@ -94,3 +94,8 @@ def sign_up(email: str = "ann@example.com", password: str = PASSWORD, **extra: A
 
 def sign_in(email: str = "ann@example.com", password: str = PASSWORD) -> Answer:
     return call("SignInFunction", {"method": "ums", "email": email, "password": password})
+
+
+def manage(path: str, body: Any = None, method: str = "POST") -> Answer:
+    """The management API: `manage("integrations", {...})`, `manage("keys/abc", method="DELETE")`."""
+    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})

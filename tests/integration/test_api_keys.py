@@ -1,11 +1,7 @@
 """API keys: created once with their secret, sign in with method apk, refresh, revoke by delete."""
 
 import jwt
-from helpers import call
-
-
-def manage(path: str, body=None, method: str = "POST"):
-    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
+from helpers import call, manage
 
 
 def test_a_key_shows_its_secret_once_and_stores_only_a_hash(aws):

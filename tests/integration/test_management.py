@@ -1,13 +1,9 @@
 """The management API: validation on save, references, write-only secrets, CRUD answers."""
 
 import boto3
-from helpers import STACK, call
+from helpers import STACK, manage
 from ums.config import settings
 from ums.store.models import ConfigModel
-
-
-def manage(path: str, body=None, method: str = "POST"):
-    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
 
 
 def ses_integration() -> dict:

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import botocore.handlers
 import pytest
-from helpers import PASSWORD, call, reset_aws_clients, sign_in
+from helpers import PASSWORD, call, manage, reset_aws_clients, sign_in
 from ums.store.models import EventModel, SessionModel
 
 ALL_ACTIONS = {"read": [], "update": [], "delete": []}
@@ -17,10 +17,6 @@ def q(**params) -> str:
         for item in value if name == "order" else [value]:
             parts.append(f"{name}={quote(json.dumps(item))}")
     return "&".join(parts)
-
-
-def manage(path: str, body=None, method: str = "POST"):
-    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
 
 
 def policy(subjects: list[str], actions=ALL_ACTIONS) -> None:
