@@ -32,7 +32,7 @@ WRONG_CREDENTIALS = "Invalid email or password"
 
 
 def sign_in(body: dict[str, Any]) -> dict[str, str]:
-    """`POST /auth`: tokens for valid credentials (method `ums`)."""
+    """`POST /auth`: tokens for a user's credentials (method `ums`) or an API key (`apk`)."""
     method = body.get("method")
     if method == "apk":
         return _sign_in_api_key(required_string(body, "key"), required_string(body, "secret"))
