@@ -1,0 +1,76 @@
+"""Jexia's own JS SDK (npm jexia-sdk-js 5.12.0) against the local stack: every UMS call it makes."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+
+HERE = Path(__file__).parent / "jexia_sdk"
+STEPS = [
+    "signUp keeps extra fields",
+    "signIn then getUser",
+    "getUser by alias",
+    "changePassword",
+    "signIn error message",
+    "requestResetPassword and resetPassword",
+    "select where active = true",
+    "update active = false where email",
+    "delete where active = false",
+]
+
+
+@pytest.fixture(scope="session")
+def sdk(tmp_path_factory) -> Path:
+    if not (shutil.which("node") and shutil.which("npm")):
+        pytest.skip("node and npm are needed to run Jexia's JS SDK")
+    folder = tmp_path_factory.mktemp("jexia-sdk")
+    for name in ("package.json", "flow.js"):
+        shutil.copy(HERE / name, folder / name)
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return folder
+
+
+def test_the_jexia_js_sdk_works_unchanged(base_url, sdk):
+    management = f"{base_url}/management"
+    key = requests.post(f"{management}/keys", json={"description": "jexia sdk"}, timeout=10).json()
+    policy = {
+        "subjects": [f"apk:{key['key']}"],
+        "resources": ["ums.users"],
+        "actions": {"read": [], "update": [], "delete": []},
+    }
+    requests.post(f"{management}/policies", json=policy, timeout=10).raise_for_status()
+    integration = requests.post(
+        f"{management}/integrations", json={"name": "sdk", "type": "ses", "sender": "no-reply@example.com"}, timeout=10
+    ).json()
+    automation = {
+        "name": "sdk reset",
+        "event": "UMS: password reset request",
+        "integration_id": integration["id"],
+        "subject": "Reset",
+        "body": "<a href='{{ reset_link }}'>reset</a>",
+    }
+    requests.post(f"{management}/automations", json=automation, timeout=10).raise_for_status()
+    node = subprocess.Popen(
+        ["node", "flow.js", base_url, key["key"], key["secret"]],
+        cwd=sdk,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        stdout, stderr = node.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        node.kill()
+        stdout, stderr = node.communicate()
+    done = [line.removeprefix("ok ") for line in stdout.splitlines() if line.startswith("ok ")]
+    assert node.returncode == 0, stderr + json.dumps(done)
+    assert done == STEPS
