@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.cost import cost
 from bench.measures import (
     AwsCalls,
     artifact_sizes,
@@ -16,6 +17,8 @@ from bench.measures import (
     handler_overhead,
     mail_latency,
     round_trips,
+    running_local_stack,
+    throughput,
     users_select,
 )
 
@@ -26,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repetitions: keeps the bench from rotting in CI")
     args = parser.parse_args()
-    runs, iterations, mails, crowd = (3, 5, 5, 1000) if args.quick else (9, 41, 50, 10_000)
+    runs, iterations, mails, crowd, load_seconds = (3, 5, 5, 1000, 2.0) if args.quick else (9, 41, 50, 10_000, 20.0)
 
     counter = AwsCalls()  # before any AWS client exists
     from moto import mock_aws
@@ -56,8 +59,13 @@ def main() -> None:
         results["handler_overhead"] = _with_fixed_cost_hasher(lambda: handler_overhead(client, counter, iterations))
         print(f"users select over {crowd} users (DynamoDB calls, items read)")
         results["users_select"] = users_select(client, counter, crowd)
-    print("4. mail latency (local stack: 202 of a reset request to the mail in /_local/mail)")
-    results["mail_latency"] = mail_latency(mails)
+    with running_local_stack() as base:
+        print("4. mail latency (local stack: 202 of a reset request to the mail in /_local/mail)")
+        results["mail_latency"] = mail_latency(base, mails)
+        print(f"5. throughput ({load_seconds:g} s each, 8 concurrent clients)")
+        results["throughput"] = throughput(base, load_seconds)
+    print("7. cost (from measures 1-3 and the dated prices in bench/prices.json)")
+    results["cost"] = cost(results)
     print("6. artifact size (after make build)")
     results["artifact_size"] = artifact_sizes(stack)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -101,6 +109,12 @@ def print_table(results: dict[str, Any]) -> None:
     table(
         "4. mail latency (target p95 <= 1000 ms)", [results["mail_latency"]], ["requests", "p50_ms", "p95_ms", "max_ms"]
     )
+    table(
+        "5. throughput and errors (target: 0 errors)",
+        results["throughput"],
+        ["operation", "clients", "seconds", "requests", "errors", "per_second"],
+    )
+    table("7. cost (target: >= 50x cheaper than Cognito Essentials per MAU)", [results["cost"]], list(results["cost"]))
     table(
         "users select (GET /ums/users)",
         results["users_select"],

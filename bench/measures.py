@@ -9,6 +9,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -181,9 +183,10 @@ def artifact_sizes(stack: Stack) -> list[dict[str, Any]]:
     return rows
 
 
-# --- 4. mail latency ---------------------------------------------------------------------------
-def mail_latency(requests_count: int) -> dict[str, Any]:
-    """From the 202 of a reset request to the mail in /_local/mail, on a local stack of its own."""
+# --- the local stack, for measures 4 and 5 -----------------------------------------------------
+@contextmanager
+def running_local_stack() -> Iterator[str]:
+    """`make dev` in a process of its own on free ports; yields its base URL."""
     import socket
 
     import requests
@@ -196,13 +199,8 @@ def mail_latency(requests_count: int) -> dict[str, Any]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     env.update(UMS_LOCAL_PORT=str(port), UMS_LOCAL_SMTP_PORT=str(free_port()))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "local_stack", "serve"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -214,35 +212,40 @@ def mail_latency(requests_count: int) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise
             time.sleep(0.1)
-        integration = requests.post(
-            f"{base}/management/integrations",
-            json={"name": "ses", "type": "ses", "sender": "no-reply@example.com"},
-            timeout=10,
-        ).json()
-        automation = {
-            "name": "r",
-            "event": "AfterPasswordResetRequest",
-            "integration_id": integration["id"],
-            "subject": "Reset",
-            "body": "<a href='{{ reset_link }}'>reset</a>",
-        }
-        requests.post(f"{base}/management/automations", json=automation, timeout=10).raise_for_status()
-        latencies = []
-        for i in range(requests_count):
-            email = f"latency-{i}@example.com"
-            body = {"email": email, "password": "correct horse battery staple"}
-            requests.post(f"{base}/ums/signup", json=body, timeout=10).raise_for_status()
-            answer = requests.post(f"{base}/ums/resetpassword", json={"email": email}, timeout=10)
-            accepted = time.perf_counter()
-            assert answer.status_code == 202, answer.text
-            while not any(email in m["to"] for m in requests.get(f"{base}/_local/mail", timeout=10).json()):
-                if time.perf_counter() - accepted > 30:
-                    raise TimeoutError(f"no mail for {email}")
-                time.sleep(0.01)
-            latencies.append(time.perf_counter() - accepted)
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+# --- 4. mail latency ---------------------------------------------------------------------------
+def mail_latency(base: str, requests_count: int) -> dict[str, Any]:
+    """From the 202 of a reset request to the mail in /_local/mail."""
+    import requests
+
+    ses = {"name": "ses", "type": "ses", "sender": "no-reply@example.com"}
+    integration = requests.post(f"{base}/management/integrations", json=ses, timeout=10).json()
+    automation = {
+        "name": "r",
+        "event": "AfterPasswordResetRequest",
+        "integration_id": integration["id"],
+        "subject": "Reset",
+        "body": "<a href='{{ reset_link }}'>reset</a>",
+    }
+    requests.post(f"{base}/management/automations", json=automation, timeout=10).raise_for_status()
+    latencies = []
+    for i in range(requests_count):
+        email = f"latency-{i}@example.com"
+        body = {"email": email, "password": "correct horse battery staple"}
+        requests.post(f"{base}/ums/signup", json=body, timeout=10).raise_for_status()
+        answer = requests.post(f"{base}/ums/resetpassword", json={"email": email}, timeout=10)
+        accepted = time.perf_counter()
+        assert answer.status_code == 202, answer.text
+        while not any(email in m["to"] for m in requests.get(f"{base}/_local/mail", timeout=10).json()):
+            if time.perf_counter() - accepted > 30:
+                raise TimeoutError(f"no mail for {email}")
+            time.sleep(0.01)
+        latencies.append(time.perf_counter() - accepted)
     latencies.sort()
     p95 = latencies[max(0, round(0.95 * len(latencies)) - 1)]
     return {
@@ -252,6 +255,55 @@ def mail_latency(requests_count: int) -> dict[str, Any]:
         "max_ms": round(latencies[-1] * 1000, 1),
         "target_p95_ms": 1000,
     }
+
+
+# --- 5. throughput and errors --------------------------------------------------------------------
+def throughput(base: str, seconds: float, clients: int = 8) -> list[dict[str, Any]]:
+    """`GET /ums/user` and sign-in, `clients` concurrent clients each, for `seconds`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    credentials = {"method": "ums", "email": "load@example.com", "password": "correct horse battery staple"}
+    requests.post(
+        f"{base}/ums/signup", json={"email": credentials["email"], "password": credentials["password"]}, timeout=10
+    )
+    token = requests.post(f"{base}/auth", json=credentials, timeout=10).json()["access_token"]
+    operations = {
+        "GET /ums/user": lambda s: s.get(f"{base}/ums/user", headers={"Authorization": f"Bearer {token}"}, timeout=30),
+        "POST /auth": lambda s: s.post(f"{base}/auth", json=credentials, timeout=30),
+    }
+    rows = []
+    for name, operation in operations.items():
+
+        def client(_: int, operation: Any = operation) -> tuple[int, int]:
+            done = errors = 0
+            with requests.Session() as session:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    done += 1
+                    try:
+                        errors += operation(session).status_code != 200
+                    except requests.RequestException:
+                        errors += 1
+            return done, errors
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            results = list(pool.map(client, range(clients)))
+        elapsed = time.perf_counter() - t0
+        total, errors = sum(r[0] for r in results), sum(r[1] for r in results)
+        rows.append(
+            {
+                "operation": name,
+                "clients": clients,
+                "seconds": round(elapsed, 1),
+                "requests": total,
+                "errors": errors,
+                "per_second": round(total / elapsed, 1),
+            }
+        )
+    return rows
 
 
 # --- users select over many users ------------------------------------------------------------
