@@ -8,7 +8,6 @@ no second mail. Events go to the bus without the token or any hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -38,7 +37,7 @@ def _events_client() -> Any:
     return boto3.client("events", region_name=settings().region)
 
 
-def process_event(event: EventModel, publish: Callable[[EventModel], None] | None = None) -> None:
+def process_event(event: EventModel) -> None:
     """Sends every enabled automation's mail for `event`, then publishes it. A permanent
     failure marks the event failed; a transient one raises so the record is retried."""
     automations = [
@@ -48,14 +47,16 @@ def process_event(event: EventModel, publish: Callable[[EventModel], None] | Non
         logger.warning("No automation for event", extra={"event": event.event, "event_id": event.id})
         metrics.add_metric(name="EventsWithoutAutomation", unit=MetricUnit.Count, value=1)
     failures = []
+    context = placeholders(event) if automations else {}  # once: it decrypts the token
     for automation in automations:
         try:
-            _deliver_once(delivery={"event_id": event.id, "automation_id": automation["id"]}, event=event)
+            delivery = {"event_id": event.id, "automation_id": automation["id"]}
+            _deliver_once(delivery=delivery, event=event, automation=automation, context=context)
         except PermanentFailure as err:
             failures.append(f"{automation['id']}: {err}")
             metrics.add_metric(name="MailRejected", unit=MetricUnit.Count, value=1)
             logger.error("Mail permanently refused", extra={"event_id": event.id, "reason": str(err)})
-    (publish or publish_event)(event)
+    publish_event(event)
     event.update(
         actions=[
             EventModel.status.set("failed" if failures else "sent"),
@@ -64,14 +65,14 @@ def process_event(event: EventModel, publish: Callable[[EventModel], None] | Non
     )
 
 
-def _deliver(*, delivery: dict[str, str], event: EventModel) -> str:
-    automation = config_store.get("automation", delivery["automation_id"])
-    if automation is None:
-        return "automation deleted"
+def _deliver(
+    *, delivery: dict[str, str], event: EventModel, automation: dict[str, Any], context: dict[str, Any]
+) -> str:
+    """Renders and sends one automation's mail. Idempotent on `delivery` alone (event and
+    automation ids); the other arguments are what it needs, not part of the key."""
     integration = config_store.get("integration", automation["integration_id"])
     if integration is None:
         raise PermanentFailure(f"integration {automation['integration_id']} does not exist")
-    context = placeholders(event)
     subject, html, text, template_name = _content(automation, event, context)
     tags = {
         "application": (context["application"] or {}).get("name") or "default",
@@ -79,15 +80,14 @@ def _deliver(*, delivery: dict[str, str], event: EventModel) -> str:
         "template": template_name,
         **context["email_tags"],
     }
+    html_body = templates.render(html, context, html=True)
     mail = Mail(
         sender=integration["sender"],
-        to=event.user["email"],
+        to=context["email"],
         reply_to=integration.get("reply_to"),
         subject=templates.header_value(templates.render(subject, context, html=False)),
-        html=templates.render(html, context, html=True),
-        text=templates.render(text, context, html=False)
-        if text
-        else templates.html_to_text(templates.render(html, context, html=True)),
+        html=html_body,
+        text=templates.render(text, context, html=False) if text else templates.html_to_text(html_body),
         tags=tags,
     )
     message_id = send(integration, mail)
