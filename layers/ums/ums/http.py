@@ -55,6 +55,7 @@ class Request:
     query: dict[str, list[str]]
     path_parameters: dict[str, str]
     raw_body: bytes
+    source_ip: str = ""  # API Gateway's requestContext.http.sourceIp: what throttling keys on
 
     @classmethod
     def from_event(cls, event: dict[str, Any], request_id: str) -> Request:
@@ -67,6 +68,7 @@ class Request:
             query=parse_qs(event.get("rawQueryString") or "", keep_blank_values=True),
             path_parameters=event.get("pathParameters") or {},
             raw_body=_body_bytes(event),
+            source_ip=str(http.get("sourceIp") or ""),
         )
 
     def json_object(self) -> dict[str, Any]:
