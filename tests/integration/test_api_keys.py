@@ -45,3 +45,21 @@ def test_deleting_a_key_revokes_its_tokens(aws):
     assert manage(f"keys/{key['key']}", method="DELETE").status == 200
     assert call("RefreshTokenFunction", {"refresh_token": tokens["refresh_token"]}).status == 401
     assert call("UsersSelectFunction", token=tokens["access_token"]).status == 401
+
+
+def test_key_ids_never_look_like_command_line_options(aws):
+    """Old ids were base64url and could start with '-' (`ums keys get -x...` read it as an option)."""
+    import re
+
+    for _ in range(20):
+        key = manage("keys", {}).body["key"]
+        assert re.fullmatch(r"[0-9a-f]{24}", key), key
+
+
+def test_a_key_made_before_hex_ids_keeps_working(aws):
+    from ums.store import config as config_store
+    from ums.tokens import sha256_hex
+
+    config_store.put("apikey", "-old_Key-1", {"description": "old", "secret_hash": sha256_hex("s3cret")}, create=True)
+    assert manage("keys/-old_Key-1", method="GET").body["key"] == "-old_Key-1"
+    assert call("SignInFunction", {"method": "apk", "key": "-old_Key-1", "secret": "s3cret"}).status == 200

@@ -14,7 +14,9 @@ KIND = "apikey"
 
 
 def create(description: str | None) -> dict[str, Any]:
-    key = secrets.token_urlsafe(12)
+    # Hex, never base64url: an id starting with '-' reads as an option on a command line
+    # (`ums keys get -x...`). Older ids of any shape keep working: `find` looks up whatever is given.
+    key = secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     item = config_store.put(KIND, key, {"description": description, "secret_hash": sha256_hex(secret)}, create=True)
     return {**public(item), "key": key, "secret": secret}
