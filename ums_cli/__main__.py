@@ -2,16 +2,26 @@
 
   ums [--endpoint URL] [--json] integrations|automations|templates|applications|keys|policies
       list | get ID | create --data JSON|@file | update ID --data JSON|@file | delete ID
+      (an ID that starts with '-' goes after '--': ums keys get -- -xY3...)
   ums integrations test ID --to EMAIL
-  ums apply config.yaml            create or update everything the file describes (idempotent)
-  ums mail [--follow] [--clear]    the local stack's outbox
+  ums apply config.yaml            create or update everything the file describes (idempotent;
+                                   a password in the file is sent, and reported updated, every time)
+  ums mail [--follow] [--clear]    the local stack's outbox (Ctrl-C ends --follow)
   ums users find|update|delete COND [--data JSON] [--outputs a,b] [--limit N] [--offset N] [--order field[:desc]]
-      COND is Jexia's JSON or a shorthand: 'active = true and email like %@example.com'
+      COND is Jexia's JSON or a shorthand: "active = true and email like %@example.com".
+      Shorthand values: true, false, null, numbers, JSON arrays ([1, 2]) and words with one of
+      @ % . _ - / (ann@example.com) stand as they are; any other string is quoted: "country = 'NL'".
+      delete shows how many users match and asks first; --yes skips the question (needed
+      without a terminal, e.g. in CI), --dry-run lists them and deletes nothing.
       users commands sign in with an API key: --key KEY:SECRET or UMS_API_KEY
 
-The endpoint defaults to the local stack (http://127.0.0.1:3000, or UMS_ENDPOINT). A deployed
-API's management routes are signed with SigV4 from the normal AWS credential chain.
-Exit codes: 0 done, 1 the API refused (the message says why), 2 bad usage, 3 cannot connect.
+--json prints JSON Lines everywhere: one JSON object per line, one line per item of a list
+(nothing for an empty list), so `ums --json ... | jq` and `mail --follow --json` read alike.
+
+The endpoint defaults to the local stack (http://127.0.0.1:3000, UMS_LOCAL_PORT, or UMS_ENDPOINT). A
+deployed API's management routes are signed with SigV4 from the normal AWS credential chain.
+Exit codes: 0 done, 1 the API refused (the message says why), 2 bad usage (including a local file
+that cannot be read), 3 cannot connect, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -26,122 +36,176 @@ from typing import Any
 from urllib.parse import quote
 
 from ums_cli import conditions
-from ums_cli.apply import apply_file
-from ums_cli.client import DEFAULT_ENDPOINT, ApiError, Client
+from ums_cli.apply import apply_file, summary_lines
+from ums_cli.client import DEFAULT_ENDPOINT, Client, Refused, UsageError
 
 RESOURCES = ("integrations", "automations", "templates", "applications", "keys", "policies")
 
 
-def usage(message: str) -> SystemExit:
-    """Bad usage: exit code 2, as argparse does."""
-    print(f"ums: {message}", file=sys.stderr)
-    return SystemExit(2)
-
-
 def _data(text: str | None) -> Any:
     if text is None:
-        raise usage("--data is required (JSON, or @file.json / @file.yaml)")
+        raise UsageError("--data is required (JSON, or @file.json / @file.yaml)")
     if text.startswith("@"):
         path = Path(text[1:])
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
         if path.suffix in (".yaml", ".yml"):
             import yaml
 
-            return yaml.safe_load(path.read_text())
-        text = path.read_text()
+            try:
+                return yaml.safe_load(text)
+            except yaml.YAMLError as err:
+                raise UsageError(f"{path} is not valid YAML: {getattr(err, 'problem', None) or err}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise usage(f"--data is not valid JSON: {err}") from None
+        raise UsageError(f"--data is not valid JSON: {err}") from None
 
 
 def _print(value: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(value, indent=2))
-        return
+    """JSON Lines with --json (one line per item); otherwise one line per item, `key: value`
+    lines for a single result without an id."""
     rows = value if isinstance(value, list) else [value]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
     for row in rows:
-        if isinstance(row, dict):
-            key = row.get("id") or row.get("key")
-            rest = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at")}
-            print(f"{key}  " + "  ".join(f"{k}={json.dumps(v)}" for k, v in rest.items() if k != "key" or not key))
-        else:
+        if not isinstance(row, dict):
             print(row)
+            continue
+        key = row.get("id") or row.get("key")
+        if key is None:
+            print("\n".join(f"{k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in row.items()) or "done")
+            continue
+        rest = {k: v for k, v in row.items() if k not in ("id", "key", "created_at", "updated_at")}
+        print(f"{key}  " + "  ".join(f"{k}={json.dumps(v)}" for k, v in rest.items()))
     if isinstance(value, list) and not value:
         print("(none)")
 
 
 def resource_command(client: Client, args: argparse.Namespace) -> Any:
+    """list / get / create / update / delete / test on a management resource."""
     base = f"/management/{args.resource}"
     if args.action == "list":
         return client.request("GET", base)
     if args.action == "create":
         return client.request("POST", base, _data(args.data))
     if not args.id:
-        raise usage(f"{args.resource} {args.action} needs an ID")
+        raise UsageError(f"{args.resource} {args.action} needs an ID")
+    item = f"{base}/{quote(args.id, safe='')}"
     if args.action == "get":
-        return client.request("GET", f"{base}/{quote(args.id, safe='')}")
+        return client.request("GET", item)
     if args.action == "update":
-        return client.request("PUT", f"{base}/{quote(args.id, safe='')}", _data(args.data))
+        return client.request("PUT", item, _data(args.data))
     if args.action == "delete":
-        return client.request("DELETE", f"{base}/{quote(args.id, safe='')}")
+        client.request("DELETE", item)
+        return {"deleted": f"{args.resource}/{args.id}"}
     if args.action == "test" and args.resource == "integrations":
         if not args.to:
-            raise usage("integrations test needs --to EMAIL")
-        return client.request("POST", f"{base}/{quote(args.id, safe='')}/test", {"to": args.to})
-    raise usage(f"unknown action {args.action!r} for {args.resource}")
+            raise UsageError("integrations test needs --to EMAIL")
+        return client.request("POST", f"{item}/test", {"to": args.to})
+    raise UsageError(f"unknown action {args.action!r} for {args.resource}")
+
+
+def apply_command(client: Client, args: argparse.Namespace) -> Any:
+    """`ums apply FILE`: the summary as one JSON object, or one line per item."""
+    summary = apply_file(client, Path(args.file))
+    return summary if args.json else "\n".join(summary_lines(summary))
 
 
 def users_command(client: Client, args: argparse.Namespace) -> Any:
+    """find / update / delete users matching a condition, signed in with an API key."""
     key = args.key or os.environ.get("UMS_API_KEY")
     if not key or ":" not in key:
-        raise usage("users commands need an API key: --key KEY:SECRET or UMS_API_KEY")
+        raise UsageError("users commands need an API key: --key KEY:SECRET or UMS_API_KEY")
+    if (args.yes or args.dry_run) and args.action != "delete":
+        raise UsageError("--yes and --dry-run go with users delete")
     try:
         cond = conditions.parse(args.cond)
     except ValueError as err:
-        raise usage(f"bad condition: {err}") from None
+        raise UsageError(f"bad condition: {err}") from None
     body = _data(args.data) if args.action == "update" else None
     api_key, _, secret = key.partition(":")
     tokens = client.request("POST", "/auth", {"method": "apk", "key": api_key, "secret": secret})
     query = [f"cond={quote(json.dumps(cond))}"]
-    if args.outputs:
-        query.append(f"outputs={quote(json.dumps(args.outputs.split(',')))}")
     if args.limit is not None or args.offset:
         query.append(f"range={quote(json.dumps({'limit': args.limit, 'offset': args.offset or 0}))}")
     for order in args.order or []:
         field, _, direction = order.partition(":")
         query.append(f"order={quote(json.dumps({'fields': [field], 'direction': direction or 'asc'}))}")
-    method = {"find": "GET", "update": "PATCH", "delete": "DELETE"}[args.action]
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    if args.action == "delete" and not args.yes:
+        outputs = f"outputs={quote(json.dumps(['id', 'email']))}"
+        matches = client.request("GET", "/ums/users?" + "&".join([*query, outputs]), None, headers)
+        if not _confirmed_delete(args, matches):
+            return None
+    if args.outputs:
+        query.append(f"outputs={quote(json.dumps(args.outputs.split(',')))}")
+    method = {"find": "GET", "update": "PATCH", "delete": "DELETE"}[args.action]
     return client.request(method, "/ums/users?" + "&".join(query), body, headers)
 
 
+def _confirmed_delete(args: argparse.Namespace, matches: list[dict[str, Any]]) -> bool:
+    """Dry run: list the matches. Otherwise ask on the terminal; without one, refuse (exit 2)."""
+    count = f"{len(matches)} user{'' if len(matches) == 1 else 's'} match{'es' if len(matches) == 1 else ''}"
+    if args.dry_run:
+        _print(matches, args.json)
+        print(f"ums: {count} {args.cond!r}; --dry-run: nothing deleted", file=sys.stderr)
+        return False
+    if not matches:
+        print(f"ums: no user matches {args.cond!r}; nothing deleted", file=sys.stderr)
+        return False
+    if not sys.stdin.isatty():
+        raise UsageError(f"{count} {args.cond!r}; pass --yes to delete without a question (or --dry-run to list them)")
+    print(f"{count} {args.cond!r}, e.g. {', '.join(str(m.get('email')) for m in matches[:3])}.", file=sys.stderr)
+    try:
+        answer = input(f"Delete {len(matches)}? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print("ums: nothing deleted", file=sys.stderr)
+    return False
+
+
 def mail_command(client: Client, args: argparse.Namespace) -> Any:
+    """The local outbox; --follow prints new mail as it arrives until Ctrl-C."""
     if not client.is_local:
-        raise usage("mail reads the local stack's outbox; the endpoint is not local")
+        raise UsageError("mail reads the local stack's outbox; the endpoint is not local")
     if args.clear:
         client.request("DELETE", "/_local/mail")
-        return []
+        return None
     seen: set[str] = set()
-    while True:
-        mails = [m for m in client.request("GET", "/_local/mail") if m["id"] not in seen]
-        for mail in mails:
-            seen.add(mail["id"])
-            if args.json:
-                print(json.dumps(mail))
-            else:
-                print(f"{mail['sent_at']}  {mail['from']} -> {', '.join(mail['to'])}  [{mail['integration']}]")
-                print(f"  Subject: {mail['subject']}\n  " + (mail.get("text") or "").strip().replace("\n", "\n  "))
-        if not args.follow:
-            return None
-        time.sleep(0.5)
+    try:
+        while True:
+            mails = [m for m in client.request("GET", "/_local/mail") if m["id"] not in seen]
+            for mail in mails:
+                seen.add(mail["id"])
+                if args.json:
+                    print(json.dumps(mail), flush=True)
+                else:
+                    print(f"{mail['sent_at']}  {mail['from']} -> {', '.join(mail['to'])}  [{mail['integration']}]")
+                    text = (mail.get("text") or "").strip().replace("\n", "\n  ")
+                    print(f"  Subject: {mail['subject']}\n  {text}", flush=True)
+            if not args.follow:
+                if not seen and not args.json:
+                    print("(no mail)")
+                return None
+            time.sleep(0.5)
+    except KeyboardInterrupt:  # how --follow ends
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `ums` entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="ums", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--endpoint", default=os.environ.get("UMS_ENDPOINT", DEFAULT_ENDPOINT))
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--json", action="store_true", help="print JSON Lines (one object per line)")
     # --json and --endpoint are also taken after the command
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--endpoint", default=argparse.SUPPRESS)
@@ -151,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         sub = commands.add_parser(resource, help=f"manage {resource}", parents=[common])
         actions = ["list", "get", "create", "update", "delete"] + (["test"] if resource == "integrations" else [])
         sub.add_argument("action", choices=actions)
-        sub.add_argument("id", nargs="?")
+        sub.add_argument("id", nargs="?", help="the item's id (after -- if it starts with '-')")
         sub.add_argument("--data", help="the item: JSON, or @file.json / @file.yaml")
         if resource == "integrations":
             sub.add_argument("--to", help="where `test` sends its mail")
@@ -160,9 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         "apply", help="create or update what a YAML file describes (idempotent)", parents=[common]
     )
     apply.add_argument("file")
-    apply.set_defaults(run=lambda client, args: apply_file(client, Path(args.file)))
+    apply.set_defaults(run=apply_command)
     mail = commands.add_parser("mail", help="list or follow the local stack's mail", parents=[common])
-    mail.add_argument("--follow", "-f", action="store_true")
+    mail.add_argument("--follow", "-f", action="store_true", help="print new mail as it arrives (Ctrl-C ends)")
     mail.add_argument("--clear", action="store_true")
     mail.set_defaults(run=mail_command)
     users = commands.add_parser("users", help="find, update or delete users with a condition", parents=[common])
@@ -174,19 +238,26 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("--limit", type=int)
     users.add_argument("--offset", type=int)
     users.add_argument("--order", action="append", help="field or field:desc (repeatable)")
+    users.add_argument("--yes", "-y", action="store_true", help="delete: do not ask")
+    users.add_argument("--dry-run", action="store_true", help="delete: list the matching users, delete nothing")
     users.set_defaults(run=users_command)
-    args = parser.parse_args(argv)
-    client = Client(args.endpoint)
     try:
-        result = args.run(client, args)
-    except ApiError as err:
+        args = parser.parse_args(argv)
+        result = args.run(Client(args.endpoint), args)
+        if result is not None:
+            _print(result, args.json)
+    except UsageError as err:
+        print(f"ums: {err}", file=sys.stderr)
+        return 2
+    except Refused as err:
         print(f"ums: {err}", file=sys.stderr)
         return 1
     except ConnectionError as err:
         print(f"ums: {err}", file=sys.stderr)
         return 3
-    if result is not None:
-        _print(result, args.json)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
     return 0
 
 

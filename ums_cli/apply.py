@@ -3,6 +3,10 @@
 Items are matched by name (integrations, automations, templates, applications) or description
 (keys, policies); what is missing is created, what differs is replaced, the rest is left alone,
 so running the same file twice changes nothing the second time.
+
+Secrets are the exception: the API never shows a stored SMTP `password`, so it cannot be
+compared. A `password` in the file is therefore sent every time and its integration reported as
+updated (the password itself is never printed); leave it out to keep the stored one.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from urllib.parse import quote
 
 import yaml
 
-from ums_cli.client import ApiError, Client
+from ums_cli.client import Client, Refused, UsageError
 
 # Order matters: automations refer to integrations by name.
 SECTIONS = ("integrations", "templates", "applications", "automations", "policies", "keys")
@@ -21,27 +25,56 @@ MATCH_BY = {"policies": "description", "keys": "description"}
 WRITE_ONLY = {"password"}
 
 
+def load_file(path: Path) -> dict[str, Any]:
+    """The YAML file as a config dict; UsageError (one line) when it cannot be read or parsed."""
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        where = getattr(err, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise UsageError(f"{path} is not valid YAML{line}: {getattr(err, 'problem', None) or err}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise UsageError(f"{path}: expected sections at the top level ({', '.join(SECTIONS)})")
+    return config
+
+
 def apply_file(client: Client, path: Path) -> dict[str, Any]:
-    config = yaml.safe_load(path.read_text()) or {}
+    """`ums apply FILE`."""
+    return apply_config(client, load_file(path), str(path))
+
+
+def apply_config(client: Client, config: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Create or update what `config` describes. Returns `{"created", "updated", "unchanged": [labels],
+    "passwords": [labels whose password was sent]}` and, for keys created now, `"secrets"`."""
     unknown = set(config) - set(SECTIONS)
     if unknown:
-        raise ApiError(0, f"{path}: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(SECTIONS)}")
+        raise UsageError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(SECTIONS)}")
+    for section in SECTIONS:
+        items = config.get(section) or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise UsageError(f"{source}: {section} must be a list of items (each `- name: ...`)")
     events = {e["name"]: e["id"] for e in client.request("GET", "/management/events")}
-    summary: dict[str, Any] = {"created": [], "updated": [], "unchanged": []}
+    summary: dict[str, Any] = {"created": [], "updated": [], "unchanged": [], "passwords": []}
     integration_ids: dict[str, str] = {}
     for section in SECTIONS:
         existing = client.request("GET", f"/management/{section}")
         match_by = MATCH_BY.get(section, "name")
-        by_name = {item.get(match_by): item for item in existing}
         if section == "integrations":
             integration_ids = {item["name"]: item["id"] for item in existing}
         for desired in config.get(section) or []:
-            desired = _normalize(section, dict(desired), events, integration_ids)
+            desired = _normalize(section, dict(desired), events, integration_ids, source)
             name = desired.get(match_by)
             if not name:
-                raise ApiError(0, f"{path}: every item of {section} needs a {match_by}")
+                raise UsageError(f"{source}: every item of {section} needs a {match_by}")
             label = f"{section}/{name}"
-            current = by_name.get(name)
+            current = _only_match(section, match_by, name, existing)
+            password = desired.get("password") if section == "integrations" else None
             if current is None:
                 created = client.request("POST", f"/management/{section}", desired)
                 summary["created"].append(label)
@@ -49,19 +82,48 @@ def apply_file(client: Client, path: Path) -> dict[str, Any]:
                     integration_ids[name] = created["id"]
                 if section == "keys":
                     summary.setdefault("secrets", {})[name] = f"{created['key']}:{created['secret']}"
-            elif _differs(desired, current):
+            elif password is not None or _differs(desired, current):
+                # A password cannot be compared (the API never returns it): send it every time.
                 item_id = current.get("id") or current.get("key")
-                if section == "integrations" and current.get("has_password"):
-                    desired.pop("password", None)  # write-only: kept as stored
                 client.request("PUT", f"/management/{section}/{quote(str(item_id), safe='')}", desired)
                 summary["updated"].append(label)
             else:
                 summary["unchanged"].append(label)
+            if password is not None:
+                summary["passwords"].append(label)
     return summary
 
 
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary for people: one line per item, passwords never shown."""
+    lines = []
+    for outcome in ("created", "updated", "unchanged"):
+        for label in summary.get(outcome, []):
+            note = (
+                " (password sent: the API cannot show it, so it is applied every time)"
+                if (label in summary.get("passwords", []) and outcome == "updated")
+                else ""
+            )
+            lines.append(f"{outcome:<10} {label}{note}")
+    for description, credentials in (summary.get("secrets") or {}).items():
+        lines.append(f"key {description!r}: {credentials}  (the secret is shown only now)")
+    return lines or ["nothing to apply"]
+
+
+def _only_match(section: str, match_by: str, name: str, existing: list[dict[str, Any]]) -> dict[str, Any] | None:
+    matches = [item for item in existing if item.get(match_by) == name]
+    if len(matches) > 1:
+        # Updating one would leave the others live (two automations: two mails per event).
+        ids = ", ".join(str(item.get("id") or item.get("key")) for item in matches)
+        raise Refused(
+            f"{len(matches)} {section} have the {match_by} {name!r} (ids {ids}); "
+            f"delete all but one (ums {section} delete ID) and apply again"
+        )
+    return matches[0] if matches else None
+
+
 def _normalize(
-    section: str, item: dict[str, Any], events: dict[str, str], integrations: dict[str, str]
+    section: str, item: dict[str, Any], events: dict[str, str], integrations: dict[str, str], source: str
 ) -> dict[str, Any]:
     """The item as the API stores it, so comparing is fair."""
     if section == "automations":
@@ -69,7 +131,7 @@ def _normalize(
         if "integration" in item:
             name = item.pop("integration")
             if name not in integrations:
-                raise ApiError(0, f"automation {item.get('name')!r}: no integration named {name!r}")
+                raise UsageError(f"{source}: automation {item.get('name')!r} names no known integration {name!r}")
             item["integration_id"] = integrations[name]
         item.setdefault("enabled", True)
     if section == "integrations" and isinstance(item.get("tls"), bool):

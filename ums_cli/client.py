@@ -16,10 +16,21 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{os.environ.get('UMS_LOCAL_PORT', '3000')}"
 
 
-class ApiError(Exception):
+class Refused(Exception):
+    """The API, or the project's state, does not allow what was asked (exit code 1)."""
+
+
+class ApiError(Refused):
+    """The API answered with an error."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
+
+
+class UsageError(Exception):
+    """A problem on this side of the wire: bad arguments, an unreadable or invalid local file,
+    no credentials to sign with (exit code 2, one line, no HTTP status)."""
 
 
 @dataclass
@@ -41,7 +52,12 @@ class Client:
             answer = requests.request(method, url, data=data, headers=all_headers, timeout=self.timeout)
         except requests.ConnectionError:
             raise ConnectionError(f"Cannot reach {self.endpoint} (is `make dev` running?)") from None
-        payload = answer.json() if answer.content else None
+        try:
+            payload = answer.json() if answer.content else None
+        except ValueError:  # not JSON: not a Serverless UMS endpoint, or a proxy's error page
+            payload = None
+            if answer.status_code < 400:
+                raise ApiError(answer.status_code, f"{url} did not answer JSON (is the endpoint right?)") from None
         if answer.status_code >= 400:
             raise ApiError(answer.status_code, _message(payload, answer.text))
         return payload
@@ -55,7 +71,7 @@ class Client:
         session = botocore.session.Session()
         credentials = session.get_credentials()
         if credentials is None:
-            raise ApiError(0, "No AWS credentials found to sign the request (the management API needs IAM)")
+            raise UsageError("no AWS credentials found to sign the request (the management API needs IAM)")
         match = re.search(r"execute-api\.([a-z0-9-]+)\.amazonaws\.com", url)
         region = match.group(1) if match else session.get_config_variable("region") or "us-east-1"
         aws_request = AWSRequest(method=method, url=url, data=data, headers=headers)
