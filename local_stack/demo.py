@@ -1,5 +1,10 @@
 """`make demo`: against a running `make dev`, configure an SES integration, a password-reset
-automation and an application, then walk the whole reset flow, printing each step."""
+automation and an application, then walk the whole reset flow, printing each step.
+
+The configuration goes through `ums apply`'s idempotent logic (items matched by name), so running
+the demo again, or after the README's walk-through, changes nothing and a reset still sends one
+mail per automation (the demo's automation is the README's "Password reset").
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,36 @@ from typing import Any
 
 import requests
 
-BASE = os.environ.get("UMS_URL", f"http://127.0.0.1:{os.environ.get('UMS_LOCAL_PORT', '3000')}")
+from ums_cli.apply import apply_config, summary_lines
+from ums_cli.client import Client, Refused, UsageError
+
+BASE = (
+    os.environ.get("UMS_ENDPOINT")
+    or os.environ.get("UMS_URL")
+    or f"http://127.0.0.1:{os.environ.get('UMS_LOCAL_PORT', '3000')}"
+).rstrip("/")
+RESET_EVENT = "UMS: password reset request"
+CONFIG: dict[str, Any] = {
+    "integrations": [
+        {"name": "SES", "type": "ses", "sender": "no-reply@example.com", "reply_to": "support@example.com"}
+    ],
+    "applications": [{"name": "demo", "reset_url": "https://app.example.com/reset", "email_tags": ["demo"]}],
+    "automations": [
+        {
+            "name": "Password reset",
+            "event": RESET_EVENT,
+            "integration": "SES",
+            "subject": "Reset your password",
+            "body": "<p>Hello {{.email}},</p><p><a href='{{ reset_link }}'>Choose a new password</a></p>"
+            "<p>Or use this token: {{.token}}</p>",
+        }
+    ],
+}
+TOKEN = re.compile(r"use this token: ([\w-]+)")
 
 
 def step(title: str, method: str, path: str, body: Any = None, expected: int = 200) -> Any:
+    """One HTTP call, printed; the demo stops if the status is not the expected one."""
     answer = requests.request(method, f"{BASE}{path}", json=body, timeout=15)
     print(f"\n== {title}\n   {method} {path} -> {answer.status_code}")
     if answer.status_code != expected:
@@ -26,61 +57,62 @@ def step(title: str, method: str, path: str, body: Any = None, expected: int = 2
     return data
 
 
+def configure(client: Client) -> None:
+    """The integration, application and automation, as `ums apply` would make them."""
+    print("\n== Configure an SES integration, an application and a password-reset automation")
+    print("   (the same idempotent logic as `ums apply`: a second run changes nothing)")
+    try:
+        summary = apply_config(client, CONFIG, "the demo's configuration")
+    except (Refused, UsageError) as err:
+        sys.exit(f"   {err}")
+    for line in summary_lines(summary):
+        print(f"   {line}")
+    events = {e["name"]: e["id"] for e in client.request("GET", "/management/events")}
+    answering = [
+        a["name"]
+        for a in client.request("GET", "/management/automations")
+        if a.get("event") == events[RESET_EVENT] and a.get("enabled", True)
+    ]
+    if len(answering) > 1:
+        print(f"   Note: {len(answering)} automations answer this event ({', '.join(answering)}), so each reset sends")
+        print("   that many mails; `ums automations list` and `ums automations delete ID` tidy up.")
+
+
 def main() -> None:
+    """Configure, then walk sign-up, reset request, the mail, the token, and sign-in."""
     try:
         requests.get(f"{BASE}/_local/health", timeout=2).raise_for_status()
     except requests.RequestException:
-        sys.exit(f"No local stack at {BASE}: start it with `make dev` in another terminal.")
+        sys.exit(
+            f"No local stack at {BASE}: start it with `make dev` in another terminal (UMS_LOCAL_PORT picks its port)."
+        )
+    print(f"Using the local stack at {BASE}")
+    configure(Client(BASE))
     email = f"demo-{uuid.uuid4().hex[:6]}@example.com"
-    integration = step(
-        "An SES integration (the sender is verified in the local emulator)",
-        "POST",
-        "/management/integrations",
-        {"name": "Demo SES", "type": "ses", "sender": "no-reply@example.com", "reply_to": "support@example.com"},
-        201,
-    )
-    application = step(
-        "An application with its own reset page",
-        "POST",
-        "/management/applications",
-        {"name": f"demo-{uuid.uuid4().hex[:6]}", "reset_url": "https://app.example.com/reset", "email_tags": ["demo"]},
-        201,
-    )
-    step(
-        "A password-reset automation (Jexia's placeholders work)",
-        "POST",
-        "/management/automations",
-        {
-            "name": "Password reset",
-            "event": "UMS: password reset request",
-            "integration_id": integration["id"],
-            "subject": "Reset your password",
-            "body": "<p>Hello {{.email}},</p><p><a href='{{ reset_link }}'>Choose a new password</a></p>"
-            "<p>Or use this token: {{.token}}</p>",
-        },
-        201,
-    )
     step("Sign up", "POST", "/ums/signup", {"email": email, "password": "correct horse battery staple"}, 201)
     step(
         "Request a reset for that application",
         "POST",
         "/ums/resetpassword",
-        {"email": email, "application": application["name"]},
+        {"email": email, "application": "demo"},
         202,
     )
+    mail = None
     for _ in range(50):
         mails = [m for m in requests.get(f"{BASE}/_local/mail", timeout=5).json() if email in m["to"]]
-        if mails:
+        mail = next((m for m in mails if TOKEN.search(m.get("text") or "")), None)
+        if mail:
             break
         time.sleep(0.1)
     else:
         sys.exit("No mail arrived.")
+    assert mail is not None
     print(
-        f"\n== The mail, from {BASE}/_local/mail\n   Subject: {mails[0]['subject']}\n"
+        f"\n== The mail, from {BASE}/_local/mail\n   Subject: {mail['subject']}\n"
         + "   "
-        + mails[0]["text"].strip().replace("\n", "\n   ")
+        + mail["text"].strip().replace("\n", "\n   ")
     )
-    match = re.search(r"token: ([\w-]+)", mails[0]["text"])
+    match = TOKEN.search(mail["text"])
     assert match, "no token in the mail"
     step("Apply the token", "POST", f"/ums/resetpassword/{match.group(1)}", {"new_password": "a brand new passphrase"})
     step(
