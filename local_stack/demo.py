@@ -20,11 +20,8 @@ import requests
 from ums_cli.apply import apply_config, summary_lines
 from ums_cli.client import Client, Refused, UsageError
 
-BASE = (
-    os.environ.get("UMS_ENDPOINT")
-    or os.environ.get("UMS_URL")
-    or f"http://127.0.0.1:{os.environ.get('UMS_LOCAL_PORT', '3000')}"
-).rstrip("/")
+# The stack `make dev` started: UMS_LOCAL_PORT, as both read it (UMS_URL overrides the whole URL).
+BASE = os.environ.get("UMS_URL", f"http://127.0.0.1:{os.environ.get('UMS_LOCAL_PORT', '3000')}").rstrip("/")
 RESET_EVENT = "UMS: password reset request"
 CONFIG: dict[str, Any] = {
     "integrations": [

@@ -162,7 +162,7 @@ def _confirmed_delete(args: argparse.Namespace, matches: list[dict[str, Any]]) -
         raise UsageError(f"{count} {args.cond!r}; pass --yes to delete without a question (or --dry-run to list them)")
     print(f"{count} {args.cond!r}, e.g. {', '.join(str(m.get('email')) for m in matches[:3])}.", file=sys.stderr)
     try:
-        answer = input(f"Delete {len(matches)}? [y/N] ")
+        answer = input(f"Delete {'it' if len(matches) == 1 else f'all {len(matches)}'}? [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() in ("y", "yes"):
