@@ -3,7 +3,16 @@ import json
 
 import pytest
 from ums.errors import BadRequest, PayloadTooLarge, Unauthorized
-from ums.http import MAX_BODY_BYTES, Request, Response, api_handler, reject_unknown_fields, required_string
+from ums.http import (
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    Request,
+    Response,
+    api_handler,
+    load_json,
+    reject_unknown_fields,
+    required_string,
+)
 
 from local_stack.functions import LambdaContext
 
@@ -115,3 +124,72 @@ def test_request_id_is_a_fresh_uuid_without_api_gateway():
     del e["requestContext"]["requestId"]
     body = json.loads(route(e, CONTEXT)["body"])
     assert len(body[0]["request_id"]) == 36
+
+
+def nested(depth: int) -> str:
+    return '{"a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+def test_json_nested_deeper_than_the_limit_is_400_before_parsing():
+    assert Request.from_event(event(nested(MAX_JSON_DEPTH)), "rid").json_object()["a"] is not None
+    for body in (nested(MAX_JSON_DEPTH + 1), "[" * 20000 + "]" * 20000, "{" * 20000):
+        with pytest.raises(BadRequest, match=f"deeper than {MAX_JSON_DEPTH} levels"):
+            Request.from_event(event(body), "rid").json_object()
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting():
+    body = json.dumps({"a": "[" * 100, "b": '\\"[{' * 50, "c": "\\" * 10 + "{" * 40})
+    assert Request.from_event(event(body), "rid").json_object()["a"] == "[" * 100
+
+
+def test_a_deeply_nested_body_is_a_400_answer_not_a_500():
+    @api_handler
+    def route(request: Request) -> Response:
+        return Response(200, request.json_object())
+
+    result = route(event("[" * 20000 + "]" * 20000), CONTEXT)
+    assert result["statusCode"] == 400 and "deeper than" in result["body"]
+
+
+def test_load_json_names_what_it_parses():
+    with pytest.raises(BadRequest, match="Parameter 'cond' nests"):
+        load_json("[" * 40, "Parameter 'cond'")
+    with pytest.raises(BadRequest, match="Parameter 'cond' is not valid JSON"):
+        load_json("[1,", "Parameter 'cond'")
+    with pytest.raises(BadRequest, match="Parameter 'cond': field '\\[0\\]' is not valid Unicode"):
+        load_json('["\\ud800"]', "Parameter 'cond'")
+    assert load_json('[{"field": "x"}, "=", 1]', "Parameter 'cond'") == [{"field": "x"}, "=", 1]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"email": "\\ud800@example.com"}', "'email'"),
+        ('{"password": "abc\\udfff"}', "'password'"),
+        ('{"address": {"city": ["ok", "\\udc00"]}}', "'address.city[1]'"),
+        ('{"\\ud800": 1}', "'\\ud800'"),
+        ('{"a": {"b\\ud800": 1}}', "'a.b\\ud800'"),
+    ],
+)
+def test_unpaired_surrogates_are_400_naming_the_field(body, field):
+    with pytest.raises(BadRequest) as refused:
+        Request.from_event(event(body), "rid").json_object()
+    assert field in refused.value.message and "not valid Unicode" in refused.value.message
+    refused.value.message.encode("utf-8")  # the message itself is safe to send and log
+
+
+def test_paired_surrogate_escapes_are_one_valid_character():
+    assert Request.from_event(event('{"a": "\\ud83d\\ude00"}'), "rid").json_object() == {"a": "\U0001f600"}
+
+
+@pytest.mark.parametrize(
+    ("part", "kind"),
+    [
+        ({"pathParameters": {"token": "abc\ud800"}}, "Path parameter 'token'"),
+        ({"rawQueryString": "cond=\udc00"}, "Query parameter 'cond'"),
+        ({"headers": {"X-Api-Key": "k:\ud800"}}, "Header 'x-api-key'"),
+    ],
+)
+def test_unpaired_surrogates_outside_the_body_are_400(part, kind):
+    with pytest.raises(BadRequest, match=kind):
+        Request.from_event({**event("{}"), **part}, "rid")

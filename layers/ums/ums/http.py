@@ -10,6 +10,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from ums.errors import BadRequest, PayloadTooLarge, TooManyRequests, UmsError, U
 from ums.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32  # arrays and objects inside one another; deeper is a 400 before parsing
 BASE_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -59,8 +61,9 @@ class Request:
 
     @classmethod
     def from_event(cls, event: dict[str, Any], request_id: str) -> Request:
+        """The request of `event`; 400 when a header, query or path parameter is not valid Unicode."""
         http = event.get("requestContext", {}).get("http", {})
-        return cls(
+        request = cls(
             request_id=request_id,
             method=http.get("method", ""),
             path=event.get("rawPath", http.get("path", "")),
@@ -70,19 +73,28 @@ class Request:
             raw_body=_body_bytes(event),
             source_ip=str(http.get("sourceIp") or ""),
         )
+        for kind, values in (
+            ("Header", request.headers),
+            ("Query parameter", request.query),
+            ("Path parameter", request.path_parameters),
+        ):
+            for name, value in values.items():
+                if invalid_unicode_at(name) is not None or invalid_unicode_at(value) is not None:
+                    raise BadRequest(f"{kind} '{_shown(name)}' is not valid Unicode (unpaired surrogate)")
+        return request
 
     def json_object(self) -> dict[str, Any]:
-        """The body as a JSON object, whatever the Content-Type says (Jexia's SDK sends text/plain)."""
+        """The body as a JSON object, whatever the Content-Type says (Jexia's SDK sends text/plain).
+
+        400 for a body that is not UTF-8, not JSON, nested deeper than MAX_JSON_DEPTH, or holds
+        a string (key or value) that is not valid Unicode."""
         if not self.raw_body.strip():
             raise BadRequest("Request body must be a JSON object")
         try:
             text = self.raw_body.decode("utf-8")
         except UnicodeDecodeError:
             raise BadRequest("Request body is not valid UTF-8") from None
-        try:
-            body = json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as err:
-            raise BadRequest(f"Request body is not valid JSON: {err}") from None
+        body = load_json(text, "Request body")
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         return body
@@ -111,6 +123,82 @@ def _body_bytes(event: dict[str, Any]) -> bytes:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def load_json(text: str, what: str) -> Any:
+    """`text` parsed as JSON, for any JSON a client sends (`what` names it in errors, e.g.
+    "Request body" or "Parameter 'cond'"). 400 when it is not JSON, when arrays and objects nest
+    deeper than MAX_JSON_DEPTH (checked before parsing: the parser recurses), or when a string in
+    it, key or value, is not valid Unicode (JSON escapes can spell unpaired surrogates)."""
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        raise BadRequest(f"{what} nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as err:  # JSONDecodeError is a ValueError
+        raise BadRequest(f"{what} is not valid JSON: {err}") from None
+    where = invalid_unicode_at(value)
+    if where == "":
+        raise BadRequest(f"{what} is not valid Unicode (unpaired surrogate)")
+    if where is not None:
+        raise BadRequest(f"{what}: field '{where}' is not valid Unicode (unpaired surrogate)")
+    return value
+
+
+_JSON_SYNTAX = re.compile(r'["\\\[\]{}]')
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """True when brackets outside strings nest deeper than `limit`: one linear pass, no parsing."""
+    depth, in_string, escaped = 0, False, -1
+    for match in _JSON_SYNTAX.finditer(text):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at == escaped:  # the character after a backslash
+                continue
+            if char == "\\":
+                escaped = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def invalid_unicode_at(value: Any, path: str = "") -> str | None:
+    """Where in `value` (a parsed JSON value, or a list/dict of strings) a string, key or value,
+    is not valid Unicode, e.g. 'address.city' or 'tags[0]'; "" for `value` itself; None when
+    every string is valid. Lone surrogates are what Python lets through: they cannot be encoded."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{_shown(key)}" if path else _shown(key)
+            if invalid_unicode_at(key) is not None:
+                return inner
+            found = invalid_unicode_at(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = invalid_unicode_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _shown(text: str) -> str:
+    """`text` safe to put in a message and a log line: unpaired surrogates as \\udxxx escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def reject_unknown_fields(body: dict[str, Any], allowed: set[str]) -> None:
