@@ -100,8 +100,12 @@ def rule_queue_name(rule_name: str) -> str:
 
 def create_resources(stack: Stack) -> None:
     """Creates the template's resources through the current AWS endpoint: tables, secrets, the
-    KMS key and alias, event bus, queues, SES identity, and each EventBridge rule with a queue
-    as its target (the local stack hands what arrives there to the rule's function)."""
+    KMS key and alias, event bus, queues (dead-letter queues included), SES configuration set and
+    identity, and each EventBridge rule with a queue as its target (the local stack hands what
+    arrives there to the rule's function).
+
+    Not created: IAM (moto does not enforce it, nor the key policy), log groups and alarms
+    (functions log to the console locally), and queue policies."""
     region = stack.region
     dynamodb = boto3.client("dynamodb", region_name=region)
     for logical_id, resource in stack.of_type("AWS::DynamoDB::Table").items():
@@ -130,8 +134,14 @@ def create_resources(stack: Stack) -> None:
     for logical_id in stack.of_type("AWS::SQS::Queue"):
         sqs.create_queue(QueueName=stack.physical_name(logical_id))
     sesv2 = boto3.client("sesv2", region_name=region)
+    for resource in stack.of_type("AWS::SES::ConfigurationSet").values():
+        sesv2.create_configuration_set(ConfigurationSetName=stack.resolve(resource["Properties"]["Name"]))
     for resource in stack.of_type("AWS::SES::EmailIdentity").values():
-        sesv2.create_email_identity(EmailIdentity=stack.resolve(resource["Properties"]["EmailIdentity"]))
+        props = stack.resolve(resource["Properties"])
+        default_set = props.get("ConfigurationSetAttributes", {}).get("ConfigurationSetName")
+        sesv2.create_email_identity(
+            EmailIdentity=props["EmailIdentity"], **({"ConfigurationSetName": default_set} if default_set else {})
+        )
     for spec in stack.functions():
         for rule in spec.rules:
             queue_url = sqs.create_queue(QueueName=rule_queue_name(rule["name"]))["QueueUrl"]

@@ -15,6 +15,7 @@ TEMPLATE_PATH = ROOT / "template.yaml"
 ACCOUNT_ID = "123456789012"
 # Resources whose !Ref is a name the template sets itself.
 NAME_PROPERTIES = ("AliasName", "Name", "EmailIdentity")
+NO_VALUE: Any = object()  # what `!Ref AWS::NoValue` resolves to: removed from its list or object
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -22,7 +23,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -86,23 +87,71 @@ class Stack:
 
     # --- intrinsic functions -----------------------------------------------------------------
     def resolve(self, value: Any) -> Any:
+        """`value` with every intrinsic function the template uses evaluated; `AWS::NoValue`
+        (and what resolves to it) drops out of lists and objects."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [r for r in (self.resolve(v) for v in value) if r is not NO_VALUE]
         if not isinstance(value, dict):
             return value
-        if "Ref" in value:
-            return self._ref(value["Ref"])
-        if "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
+        if len(value) == 1:
+            [(name, argument)] = value.items()
+            if name == "Ref" or name.startswith("Fn::") or (name == "Condition" and isinstance(argument, str)):
+                return self._intrinsic(name, argument)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _intrinsic(self, name: str, argument: Any) -> Any:
+        if name == "Ref":
+            return self._ref(argument)
+        if name == "Condition":
+            return self.condition(argument)
+        if name == "Fn::GetAtt":
+            logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
             return self._get_att(logical_id, attribute)
-        if "Fn::Sub" in value:
-            text = value["Fn::Sub"]
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub_name(m.group(1))), text)
-        return {k: self.resolve(v) for k, v in value.items()}
+        if name == "Fn::Sub":
+            text, names = (argument[0], self.resolve(argument[1])) if isinstance(argument, list) else (argument, {})
+            return re.sub(
+                r"\$\{([^}!][^}]*)\}",
+                lambda m: _env_text(names[m.group(1)] if m.group(1) in names else self._sub_name(m.group(1))),
+                text,
+            )
+        if name == "Fn::If":
+            condition, if_true, if_false = argument
+            return self.resolve(if_true if self.condition(condition) else if_false)
+        if name == "Fn::Equals":
+            left, right = self.resolve(argument)
+            return _env_text(left) == _env_text(right)
+        if name == "Fn::Not":
+            return not self.resolve(argument)[0]
+        if name == "Fn::And":
+            return all(self.resolve(argument))
+        if name == "Fn::Or":
+            return any(self.resolve(argument))
+        if name == "Fn::Join":
+            delimiter, items = argument
+            return delimiter.join(_env_text(v) for v in self.resolve(items))
+        if name == "Fn::Split":
+            delimiter, text = argument
+            return str(self.resolve(text)).split(delimiter)
+        if name == "Fn::Select":
+            index, items = argument
+            return self.resolve(items)[int(self.resolve(index))]
+        raise KeyError(f"template.yaml: {name} is not supported by the local stack")
+
+    def condition(self, name: str) -> bool:
+        """The value of one of the template's `Conditions`."""
+        conditions = self.template.get("Conditions", {})
+        if name not in conditions:
+            raise KeyError(f"template.yaml: condition {name} is not defined")
+        return bool(self.resolve(conditions[name]))
 
     def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.parameters:
-            return self.parameters[name]
+            declared = self.template["Parameters"][name]
+            value = self.parameters[name]
+            return value.split(",") if declared.get("Type") == "CommaDelimitedList" else value
         pseudo = {
             "AWS::Region": self.region,
             "AWS::AccountId": ACCOUNT_ID,
@@ -121,6 +170,8 @@ class Stack:
         raise KeyError(f"template.yaml: !Ref {name} names nothing")
 
     def _get_att(self, logical_id: str, attribute: str) -> str:
+        if logical_id not in self.resources:  # made by the SAM transform, e.g. <Function>Role
+            return f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{logical_id}/{attribute}"
         resource_type = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
         if resource_type == "AWS::DynamoDB::Table" and attribute == "Arn":
@@ -156,7 +207,7 @@ class Stack:
             ]
             rules = [
                 {
-                    "name": f"{self.name}-{logical_id}-{event_name}",
+                    "name": self.resolve(event["Properties"].get("RuleName", f"{self.name}-{logical_id}-{event_name}")),
                     "bus": self.resolve(event["Properties"].get("EventBusName", "default")),
                     "pattern": event["Properties"]["Pattern"],
                 }

@@ -1,10 +1,12 @@
-"""The automation function: outbox stream batches (partial-batch answers) and bus messages."""
+"""The automation function: outbox stream batches (partial-batch answers) to mail.
+
+Bus messages are the reset-message function's (`functions/reset_message`): this one renders
+operator templates, so it has no write access to the users or tokens tables."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from ums.automation import messages
 from ums.automation.pipeline import IDEMPOTENCY, process_event
 from ums.observability import logger, metrics
 from ums.store.models import EventModel
@@ -29,8 +31,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     IDEMPOTENCY.register_lambda_context(context)
-    if "detail-type" in event:
-        return messages.handle(event)
     return dict(
         process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     )

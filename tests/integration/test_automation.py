@@ -171,9 +171,9 @@ def test_events_are_published_to_the_bus_without_secrets(aws):
 def test_invalid_quicksilver_messages_are_dropped_not_retried(aws, change, reason):
     message = json.loads(
         (
-            FUNCTIONS["AutomationFunction"].spec.code_uri.parents[1] / "events" / "automation_quicksilver.json"
+            FUNCTIONS["ResetMessageFunction"].spec.code_uri.parents[1] / "events" / "reset_message.json"
         ).read_text()
     )
     message["detail"].update(change)
-    answer = FUNCTIONS["AutomationFunction"].invoke(message)
+    answer = FUNCTIONS["ResetMessageFunction"].invoke(message)
     assert answer["status"] == "dropped" and reason in answer["reason"]

@@ -22,7 +22,7 @@ SEQUENCE = [
     ("CustomerResetApplyFunction", "customer_reset_apply.json", 200),
     ("ManagementFunction", "management.json", 201),
     ("AutomationFunction", "automation_stream.json", None),
-    ("AutomationFunction", "automation_quicksilver.json", None),
+    ("ResetMessageFunction", "reset_message.json", None),
     ("SignInFunction", "sign_in.json", 401),  # the password was reset meanwhile
     ("DeleteUserFunction", "delete_user.json", 401),  # and every session with it
     ("UsersSelectFunction", "users_select.json", 200),
