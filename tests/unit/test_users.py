@@ -1,6 +1,15 @@
 import pytest
 from ums.errors import BadRequest
-from ums.users import email_key, normalize_email, normalize_mobile, now_rfc3339, validate_profile
+from ums.users import (
+    MAX_FIELD_NAME_LENGTH,
+    check_field_name,
+    email_key,
+    normalize_email,
+    normalize_mobile,
+    now_rfc3339,
+    profile_attribute,
+    validate_profile,
+)
 
 
 def test_timestamps_are_rfc3339_utc_with_microseconds():
@@ -20,7 +29,38 @@ def test_email_is_kept_as_given_and_keyed_lower_case():
     assert email_key("Ann@Example.COM") == "ann@example.com"
 
 
-@pytest.mark.parametrize("field", ["id", "active", "created_at", "updated_at", "password", "_internal"])
+def test_emails_are_stored_nfkc_and_keyed_nfkc_case_folded():
+    assert normalize_email("\uff21\uff2e\uff2e\uff20example.com") == "ANN@example.com"  # full-width
+    assert email_key(normalize_email("\uff21\uff2e\uff2e\uff20example.com")) == "ann@example.com"
+    assert normalize_email("Stra\u00dfe@example.com") == "Stra\u00dfe@example.com"  # shown as typed
+    assert email_key("Stra\u00dfe@example.com") == email_key("STRASSE@example.com") == "strasse@example.com"
+    assert email_key("\ufb01x@example.com") == "fix@example.com"  # the ligature ﬁ
+    for email in ("Stra\u00dfe@Example.com", "\u0130stanbul@x.tr", "\u1e9e@x.de", "\uff21@x.com"):
+        assert email_key(email_key(email)) == email_key(email)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "id",
+        "email",
+        "mobile",
+        "active",
+        "created_at",
+        "updated_at",
+        "password",
+        "email_verified",
+        "_internal",
+        "pk",
+        "profile",
+        "email_key",
+        "password_hash",
+        "reset_token_hash",
+        "token_generation",
+        "kept_session",
+        "anything_hash",
+    ],
+)
 def test_reserved_fields_cannot_be_set(field):
     with pytest.raises(BadRequest, match=f"'{field}' is reserved"):
         validate_profile({field: "x"})
@@ -69,3 +109,37 @@ def test_mobile_is_normalized():
     assert normalize_mobile(31612345678) == "+31612345678"
     with pytest.raises(BadRequest, match="mobile"):
         normalize_mobile("call me")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "lst[0]", "c[0]", "[", "a]b", "a.b", "x" * (MAX_FIELD_NAME_LENGTH + 1), "a\x00b", "a\t", "a\u2028b", "\u200b"],
+)
+def test_field_names_outside_the_grammar_are_400(name):
+    with pytest.raises(BadRequest, match="Field name"):
+        check_field_name(name)
+    with pytest.raises(BadRequest, match="Field name"):
+        validate_profile({name: 1})
+
+
+@pytest.mark.parametrize("name", ["bio", "first name", "x" * MAX_FIELD_NAME_LENGTH, "Stra\u00dfe", "a:b", "\U0001f600"])
+def test_field_names_in_the_grammar_are_kept(name):
+    assert check_field_name(name) == name
+    assert validate_profile({name: 1}) == {name: 1}
+
+
+def test_a_field_is_written_by_one_attribute_name_never_a_path():
+    names: dict[str, str] = {}
+    assert profile_attribute("a b:c-d").set(1).serialize(names, {}) == "#0.#1 = :0"
+    assert names == {"profile": "#0", "a b:c-d": "#1"}
+    with pytest.raises(BadRequest):
+        profile_attribute("lst[0]")  # PynamoDB would read '[0]' as a list index
+
+
+def test_nested_keys_are_data_not_paths_but_must_be_printable():
+    address = {"a.b": 1, "c[0]": 2, "]": {"x.y": 3}}
+    assert validate_profile({"address": address}) == {"address": address}
+    with pytest.raises(BadRequest, match="control characters"):
+        validate_profile({"address": {"a\x00": 1}})
+    with pytest.raises(BadRequest, match="empty key"):
+        validate_profile({"address": {"ok": {"": 1}}})

@@ -17,7 +17,7 @@ from ums.events import USER_DELETE, new_event
 from ums.observability import logger, metrics
 from ums.store import users as user_store
 from ums.store.models import UserModel
-from ums.users import RESERVED_FIELDS, email_key, now_rfc3339, public_record, validate_profile
+from ums.users import email_key, now_rfc3339, profile_attribute, public_record, validate_profile
 
 UNCHANGEABLE_HERE = ("email", "mobile")
 
@@ -93,10 +93,9 @@ def _update_actions(body: dict[str, Any]) -> list[Action]:
                 raise BadRequest("Field 'active' must be true or false")
             actions.append(UserModel.active.set(value))
             continue
-        if name in RESERVED_FIELDS or name.startswith("_"):
-            raise BadRequest(f"Field '{name}' is reserved and cannot be set")
+        field = profile_attribute(name)  # 400 unless `name` is a field name; written by name, never as a path
         if value is None:
-            actions.append(UserModel.profile[name].remove())
+            actions.append(field.remove())
         else:
-            actions.append(UserModel.profile[name].set(validate_profile({name: value})[name]))
+            actions.append(field.set(validate_profile({name: value})[name]))
     return actions

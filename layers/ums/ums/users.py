@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from pynamodb.expressions.operand import Path
 
 from ums.errors import BadRequest
 from ums.store.models import UserModel, plain
 
 DEFAULT_FIELDS = ("id", "email", "active", "created_at", "updated_at")
-RESERVED_FIELDS = frozenset({"id", "active", "created_at", "updated_at", "password"})
+# Names a client can never set as schemaless fields: the record's own fields, what the routes
+# handle themselves, and (see `check_field_name`) every attribute of the stored user item.
+RESERVED_FIELDS = frozenset({*DEFAULT_FIELDS, "password", "mobile", "email_verified"})
+MAX_FIELD_NAME_LENGTH = 64
 MAX_EMAIL_LENGTH = 254
 MAX_NESTING = 16  # DynamoDB allows 32 levels; keep well inside it
 MAX_NUMBER_DIGITS = 38  # DynamoDB's number precision
@@ -28,18 +34,22 @@ def now_rfc3339() -> str:
 
 
 def normalize_email(value: Any) -> str:
-    """The email as given (trimmed), or a 400 saying what is wrong with it."""
+    """The email as given, NFKC-normalised (full-width letters become ASCII ones) and trimmed,
+    or a 400 saying what is wrong with it. This is what is stored and shown."""
     if not isinstance(value, str) or not value.strip():
         raise BadRequest("Field 'email' is required and must be a string")
-    email = value.strip()
+    email = unicodedata.normalize("NFKC", value).strip()
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(email):
         raise BadRequest("Field 'email' must be a valid email address")
     return email
 
 
 def email_key(email: str) -> str:
-    """Emails are unique and matched case-insensitively."""
-    return email.strip().lower()
+    """The one identity of an email: NFKC, then Unicode case folding (`Straße@x` and
+    `strasse@X` are one key). Uniqueness, the `by_email` lookup and every per-email throttle
+    use it; the final NFKC keeps the key stable when applied twice."""
+    folded = unicodedata.normalize("NFKC", email).strip().casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def normalize_mobile(value: Any) -> str:
@@ -52,12 +62,50 @@ def normalize_mobile(value: Any) -> str:
     return "+" + mobile.removeprefix("+")  # international form: 31612345678 and +31612345678 are one number
 
 
+def check_field_name(name: str) -> str:
+    """`name` when a client may use it as a schemaless field (sign-up, PATCH /ums/users); else a
+    400. The one grammar: 1 to MAX_FIELD_NAME_LENGTH characters; no '.', '[' or ']' (DynamoDB
+    path syntax); no control, format or line/paragraph separator characters; not starting with
+    '_'; not reserved (RESERVED_FIELDS, an attribute of the stored user such as `password_hash`
+    or `token_generation`, or any name ending in `_hash`)."""
+    if not name:
+        raise BadRequest("Field names must not be empty")
+    if len(name) > MAX_FIELD_NAME_LENGTH:
+        raise BadRequest(
+            f"Field name '{_shown(name[:MAX_FIELD_NAME_LENGTH])}...' is longer than {MAX_FIELD_NAME_LENGTH} characters"
+        )
+    if any(char in ".[]" or _is_control(char) for char in name):
+        raise BadRequest(f"Field name '{_shown(name)}' must not contain '.', '[', ']' or control characters")
+    if name.startswith("_") or name.endswith("_hash") or name in RESERVED_FIELDS or name in UserModel.get_attributes():
+        raise BadRequest(f"Field '{name}' is reserved and cannot be set")
+    return name
+
+
+def profile_attribute(name: str) -> Path:
+    """The schemaless field `name` as an update target. Each element of the list is one attribute
+    name (sent as an ExpressionAttributeNames placeholder), and `check_field_name` has refused the
+    '[n]' that PynamoDB would still read as a list index: a client's name is never a path."""
+    return Path([UserModel.profile.attr_name, check_field_name(name)])
+
+
+def _is_control(char: str) -> bool:
+    """Unicode categories C* (control, format, surrogate, private use, unassigned), Zl and Zp."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def _shown(text: str) -> str:
+    """`text` for an error message: control characters as \\uXXXX escapes."""
+    return "".join(f"\\u{ord(c):04x}" if _is_control(c) else c for c in text)
+
+
 def validate_profile(extra: dict[str, Any]) -> dict[str, Any]:
-    """The schemaless fields given at sign-up, checked so DynamoDB can store them as given."""
+    """The schemaless fields given at sign-up or in a PATCH, checked so DynamoDB can store them
+    as given: names by `check_field_name`, nested keys non-empty and free of control characters
+    (they are map keys, never paths, so '.', '[' and ']' are fine there)."""
     profile: dict[str, Any] = {}
     for name, value in extra.items():
-        if name in RESERVED_FIELDS or name.startswith("_"):
-            raise BadRequest(f"Field '{name}' is reserved and cannot be set")
+        check_field_name(name)
         if name == "country" and value is not None:
             if not isinstance(value, str) or not COUNTRY_PATTERN.match(value):
                 raise BadRequest("Field 'country' must be an ISO 3166 alpha-2 code such as 'US'")
@@ -76,6 +124,8 @@ def _check_value(value: Any, path: str, depth: int) -> None:
         for key, item in value.items():
             if not key:
                 raise BadRequest(f"Field '{path}' has an empty key")
+            if any(_is_control(char) for char in key):
+                raise BadRequest(f"Field '{path}' has a key with control characters: '{_shown(key)}'")
             _check_value(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
