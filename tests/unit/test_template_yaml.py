@@ -83,11 +83,19 @@ def test_the_bus_reset_path_is_a_separate_function_with_the_writes():
     assert [e["Type"] for e in FUNCTIONS["AutomationFunction"]["Properties"]["Events"].values()] == ["DynamoDB"]
 
 
-def test_sign_in_cannot_delete():
+def test_sign_in_cannot_delete_users_and_deletes_only_its_counters():
+    assert actions_on("SignInFunction", "UsersTable") == {"dynamodb:Query", "dynamodb:UpdateItem"}
     every_action = {a for actions, _ in grants("SignInFunction") for a in actions}
-    assert "dynamodb:DeleteItem" not in every_action
     assert "dynamodb:BatchWriteItem" not in every_action  # its DeleteRequest deletes too
     assert not any(a.endswith("*") for a in every_action)
+    deleting = [
+        s
+        for policy in FUNCTIONS["SignInFunction"]["Properties"]["Policies"]
+        for s in _statements(policy)
+        if "dynamodb:DeleteItem" in _actions(s["Action"])
+    ]
+    assert [s["Resource"] for s in deleting] == [{"Fn::GetAtt": ["TokensTable", "Arn"]}]
+    assert deleting[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["limit#signin*"]}}
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
