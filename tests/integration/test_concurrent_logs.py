@@ -1,0 +1,71 @@
+"""Functions that run at once in one process (the local stack's threads) each log their own
+function name and request id."""
+
+import io
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from helpers import Answer, call
+from ums import http
+from ums.observability import logger
+
+
+def test_two_functions_at_once_each_log_their_own_name_and_request_id(aws, monkeypatch):
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    # Both invocations wait here until the other has set its keys too: the lines logged after
+    # this point are where shared keys would show the last function's name on both.
+    both_started = threading.Barrier(2, timeout=10)
+    from_event = http.Request.from_event
+
+    def waiting_from_event(event, request_id):
+        both_started.wait()
+        return from_event(event, request_id)
+
+    monkeypatch.setattr(http.Request, "from_event", waiting_from_event)
+
+    def invoke(function: str) -> Answer:
+        # Each is refused (no token, no body) and logs "Request refused" with its keys.
+        return call(function, {} if function == "SignInFunction" else None)
+
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            functions = ["GetUserFunction", "SignInFunction"]
+            answers = dict(zip(functions, pool.map(invoke, functions), strict=True))
+    finally:
+        logger.removeHandler(handler)
+
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    refused = {line["function_name"]: line for line in lines if line["message"] == "Request refused"}
+    assert set(refused) == {"GetUserFunction", "SignInFunction"}
+    for function, answer in answers.items():
+        assert answer.status in (400, 401)
+        assert refused[function]["request_id"] == answer.body[0]["request_id"]
+        assert refused[function]["status"] == answer.status
+
+
+def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
+    logger.append_keys(leftover="from an earlier invocation")
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        call("GetUserFunction")
+    finally:
+        logger.removeHandler(handler)
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines() if "Request refused" in line]
+    assert "leftover" not in line
+    assert line["function_name"] == "GetUserFunction"
+    assert line["service"]  # the constructor's keys are still there
+
+
+@pytest.fixture(autouse=True)
+def _no_keys_left_behind():
+    yield
+    logger.thread_safe_clear_keys()
