@@ -63,14 +63,14 @@ class SerializedApp:
 
 
 class MotoServer:
-    """moto's server in a thread of this process, on a free loopback port."""
+    """moto's server in a thread of this process, on a loopback port (0: a free one)."""
 
-    def __init__(self, on_mail: Callable[[bytes], None] | None = None) -> None:
+    def __init__(self, on_mail: Callable[[bytes], None] | None = None, port: int = 0) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per emulator call
         app = SerializedApp(DomainDispatcherApplication(create_backend_app), on_mail)
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+        self._server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
