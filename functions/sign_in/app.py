@@ -6,4 +6,4 @@ from ums.sessions import sign_in
 
 @api_handler
 def handler(request: Request) -> Response:
-    return Response(200, sign_in(request.json_object()))
+    return Response(200, sign_in(request.json_object(), request.source_ip))

@@ -23,6 +23,9 @@ def test_sign_in_with_an_api_key_like_the_js_sdk_init(aws):
     assert claims["sub"] == f"apk:{key['key']}" and claims["exp"] - claims["iat"] == 7200
     refreshed = call("RefreshTokenFunction", {"refresh_token": answer.body["refresh_token"]})
     assert refreshed.status == 200
+    retry = call("RefreshTokenFunction", {"refresh_token": answer.body["refresh_token"]})  # within the grace window
+    assert retry.body["refresh_token"] == refreshed.body["refresh_token"]
+    assert call("RefreshTokenFunction", {"refresh_token": refreshed.body["refresh_token"]}).status == 200
     assert call("RefreshTokenFunction", {"refresh_token": answer.body["refresh_token"]}).status == 401  # reuse
 
 

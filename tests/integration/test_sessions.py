@@ -1,13 +1,29 @@
-"""Refresh-token rotation, reuse detection and revocation on password change and deletion."""
+"""Refresh-token rotation, its grace window, reuse detection and revocation (of one session on
+reuse, of the others on password change, of all on deletion)."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from helpers import PASSWORD, call, sign_in
-from ums.store.models import SessionModel
+from ums import sessions
+from ums.store import users as user_store
+from ums.store.models import SessionModel, UserModel
 
 
 def refresh(token: str):
     return call("RefreshTokenFunction", {"refresh_token": token})
+
+
+def age_rotation(refresh_token: str, seconds: int) -> None:
+    """As if the session's last rotation were `seconds` earlier (past the grace window)."""
+    session = SessionModel.get(SessionModel.key_for(refresh_token.split(".")[1]))
+    session.update(actions=[SessionModel.rotated_at.set(int(session.rotated_at) - seconds)])
+
+
+def change_password(access_token: str):
+    body = {"old_password": PASSWORD, "new_password": "a brand new passphrase"}
+    return call("ChangePasswordFunction", body, token=access_token)
 
 
 def test_refresh_rotates_the_token(user):
@@ -18,12 +34,80 @@ def test_refresh_rotates_the_token(user):
     assert refresh(answer.body["refresh_token"]).status == 200
 
 
-def test_reusing_a_rotated_token_revokes_the_whole_family(user):
+def test_reusing_a_rotated_token_after_the_grace_window_revokes_the_whole_family(user):
     second = refresh(user["refresh_token"]).body
+    age_rotation(user["refresh_token"], 31)
     reuse = refresh(user["refresh_token"])
     assert reuse.status == 401
     assert "already been used" in reuse.message
     assert refresh(second["refresh_token"]).status == 401  # the family is gone
+
+
+def test_reuse_revokes_the_sessions_access_tokens_at_once(user):
+    other = sign_in().body  # another session of the same user
+    second = refresh(user["refresh_token"]).body
+    age_rotation(user["refresh_token"], 31)
+    assert refresh(user["refresh_token"]).status == 401
+    for access_token in (user["access_token"], second["access_token"]):
+        assert call("GetUserFunction", token=access_token).status == 401
+        assert change_password(access_token).status == 401
+    # only that session: the user's other session goes on
+    assert call("GetUserFunction", token=other["access_token"]).status == 200
+    assert refresh(other["refresh_token"]).status == 200
+
+
+def test_a_repeat_within_the_grace_window_gets_the_same_token_and_revokes_nothing(user):
+    first = refresh(user["refresh_token"])
+    repeat = refresh(user["refresh_token"])
+    assert repeat.status == 200
+    assert repeat.body["refresh_token"] == first.body["refresh_token"]
+    assert call("GetUserFunction", token=repeat.body["access_token"]).status == 200
+    newer = refresh(first.body["refresh_token"])
+    assert newer.status == 200
+    # the first token is now two rotations old: not a retry any more, but a reuse
+    assert refresh(user["refresh_token"]).status == 401
+    assert refresh(newer.body["refresh_token"]).status == 401
+
+
+def test_twenty_concurrent_refreshes_with_one_token_all_get_the_same_new_token(user):
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: refresh(user["refresh_token"]), range(20)))
+    assert [a.status for a in answers] == [200] * 20
+    tokens = {a.body["refresh_token"] for a in answers}
+    assert len(tokens) == 1
+    assert all(call("GetUserFunction", token=a.body["access_token"]).status == 200 for a in answers[:3])
+    assert refresh(tokens.pop()).status == 200
+
+
+def test_an_api_key_session_reuse_revokes_its_refresh_tokens(server_key):
+    key, secret = server_key.split(":")
+    tokens = call("SignInFunction", {"method": "apk", "key": key, "secret": secret}).body
+    second = refresh(tokens["refresh_token"]).body
+    assert refresh(tokens["refresh_token"]).body["refresh_token"] == second["refresh_token"]  # grace
+    age_rotation(tokens["refresh_token"], 31)
+    assert refresh(tokens["refresh_token"]).status == 401
+    assert refresh(second["refresh_token"]).status == 401
+
+
+def test_old_revocations_are_pruned_and_many_revoke_every_session(user, monkeypatch):
+    stored = user_store.get(user["id"])
+    long_ago = int(time.time()) - 3 * 7200  # its access tokens expired long ago
+    stored.update(actions=[UserModel.revoked_sessions.set({"old-session": long_ago})])
+    refresh(user["refresh_token"])
+    age_rotation(user["refresh_token"], 31)
+    assert refresh(user["refresh_token"]).status == 401
+    assert set(user_store.get(user["id"]).revoked_sessions.as_dict()) == {user["refresh_token"].split(".")[1]}
+
+    monkeypatch.setattr(sessions, "MAX_REVOKED_SESSIONS", 1)
+    survivor = sign_in().body
+    doomed = sign_in().body
+    refresh(doomed["refresh_token"])
+    age_rotation(doomed["refresh_token"], 31)
+    assert refresh(doomed["refresh_token"]).status == 401
+    # past the bound every session of the user ends, and the map stays small
+    assert call("GetUserFunction", token=survivor["access_token"]).status == 401
+    assert len(user_store.get(user["id"]).revoked_sessions.as_dict()) == 1
+    assert sign_in().status == 200
 
 
 def test_unknown_malformed_and_missing_refresh_tokens(user):
@@ -74,28 +158,23 @@ def test_deleting_the_user_revokes_everything(user):
     assert refresh(user["refresh_token"]).status == 401
 
 
-def test_a_rotation_that_lost_a_race_is_401_not_500(user):
-    import pytest
-    from ums.errors import Unauthorized
+def test_a_rotation_that_lost_a_race_reports_it(user):
     from ums.store import sessions as session_store
     from ums.tokens import RefreshToken
 
     presented = RefreshToken.parse(user["refresh_token"])
     session, _ = session_store.get_with_user(presented.session_id, presented.owner)
     stale, _ = session_store.get_with_user(presented.session_id, presented.owner)
-    session_store.rotate(session, presented.digest, "new-hash-1", 0, int(time.time()) + 60)
-    with pytest.raises(Unauthorized):
-        session_store.rotate(stale, presented.digest, "new-hash-2", 0, int(time.time()) + 60)
+    now = int(time.time())
+    assert session_store.rotate(session, presented.digest, "new-hash-1", "salt-1", 0, now + 60, now)
+    assert not session_store.rotate(stale, presented.digest, "new-hash-2", "salt-2", 0, now + 60, now)
 
 
-def test_a_failed_sign_in_for_a_user_deleted_meanwhile_is_still_401(user):
-    from ums.store import users as user_store
-    from ums.store.models import UserModel
+def test_updating_a_user_deleted_meanwhile_is_404_not_a_recreation(user):
+    from ums.errors import NotFound
 
     stale = user_store.get(user["id"])
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
-    import pytest
-    from ums.errors import NotFound
-
     with pytest.raises(NotFound):
-        user_store.update(stale, [UserModel.failed_signins.add(1)])
+        user_store.update(stale, [UserModel.updated_at.set("2020-01-01T00:00:00Z")])
+    assert user_store.get(user["id"]) is None

@@ -84,7 +84,7 @@ def _require_password(user: UserModel, password: str) -> None:
 
 
 def password_replaced(password_hash: str, updated_at: str, keep_session: str | None = None) -> list[Action]:
-    """What every new password does to the user: pending reset tokens, sign-in throttling and
+    """What every new password does to the user: pending reset tokens and
     every session but `keep_session` are over."""
     return [
         UserModel.password_hash.set(password_hash),
@@ -92,6 +92,4 @@ def password_replaced(password_hash: str, updated_at: str, keep_session: str | N
         UserModel.token_generation.add(1),
         UserModel.kept_session.set(keep_session) if keep_session else UserModel.kept_session.remove(),
         UserModel.reset_token_hash.remove(),
-        UserModel.failed_signins.set(0),
-        UserModel.locked_until.set(0),
     ]

@@ -31,6 +31,7 @@ class Settings:
     jwt_secret_name: str
     access_token_ttl: int
     refresh_token_ttl: int
+    refresh_reuse_grace_seconds: int  # a repeat of the just-rotated refresh token gets the same new one
     password_min_length: int
     prevent_user_existence_errors: bool
     default_reset_url: str
@@ -64,6 +65,7 @@ def settings() -> Settings:
         jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),
         access_token_ttl=int(env.get("ACCESS_TOKEN_TTL", "7200")),
         refresh_token_ttl=int(env.get("REFRESH_TOKEN_TTL", "2592000")),
+        refresh_reuse_grace_seconds=int(env.get("REFRESH_REUSE_GRACE_SECONDS", "30")),
         password_min_length=int(env.get("PASSWORD_MIN_LENGTH", "8")),
         prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
         default_reset_url=env.get("DEFAULT_RESET_URL", ""),

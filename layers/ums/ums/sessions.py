@@ -3,11 +3,18 @@
 A session is one sign-in and its chain of rotated refresh tokens. Revocation is per user:
 `token_generation` goes up on a password change, reset or deactivation, and sessions or access
 tokens of an older generation stop working, except the one session a password change keeps.
+One session is revoked on its own when a rotated refresh token is reused: the session item is
+marked and its id goes into the user's `revoked_sessions`, which every access-token check reads
+with the user anyway.
+
+Sign-in throttling never locks the owner out from everywhere: failures are counted per (account,
+source), per source and per account (see `_counters`), for unknown emails exactly as for real
+ones, so the answers and the DynamoDB calls are the same whether an account exists or not.
 """
 
 from __future__ import annotations
 
-import contextlib
+import ipaddress
 import time
 from typing import Any
 
@@ -22,17 +29,40 @@ from ums.observability import logger, metrics
 from ums.store import sessions as session_store
 from ums.store import users as user_store
 from ums.store.models import SessionModel, UserModel
-from ums.tokens import AccessClaims, RefreshToken, issue_access_token, new_session_id, verify_access_token
+from ums.store.sessions import Counter, Throttled
+from ums.tokens import (
+    AccessClaims,
+    RefreshToken,
+    issue_access_token,
+    new_rotation_salt,
+    new_session_id,
+    sha256_hex,
+    verify_access_token,
+)
 from ums.users import email_key, now_rfc3339
 
-SIGN_IN_FAILURES_BEFORE_THROTTLE = 5
-THROTTLE_FIRST_SECONDS = 30
-THROTTLE_MAX_SECONDS = 15 * 60
+# Failed sign-ins of one account from one source: 5 free, then a delay after each further
+# failure, doubling from 30 s to 15 min; a success from that source resets it. Counted per UTC day.
+PAIR_FREE_FAILURES = 5
+PAIR_DELAYS = (30, 60, 120, 240, 480, 900)
+PAIR_WINDOW = 86400
+# Failed sign-ins from one source (IP address, or IPv6 /64) over all accounts, per 15 minutes.
+SOURCE_MAX_FAILURES = 100
+SOURCE_WINDOW = 900
+# Failed sign-ins of one account from everywhere, per hour: only past this ceiling does the
+# account answer 429 to everyone (until the hour ends). Password reset is never throttled by it.
+ACCOUNT_MAX_FAILURES = 1000
+ACCOUNT_WINDOW = 3600
+# Sessions revoked one by one kept on a user before all of the user's sessions are revoked instead.
+MAX_REVOKED_SESSIONS = 100
 WRONG_CREDENTIALS = "Invalid email or password"
+THROTTLED = "Too many failed sign-in attempts; try again later"
 
 
-def sign_in(body: dict[str, Any]) -> dict[str, str]:
-    """`POST /auth`: tokens for a user's credentials (method `ums`) or an API key (`apk`)."""
+def sign_in(body: dict[str, Any], source_ip: str = "") -> dict[str, str]:
+    """`POST /auth`: tokens for a user's credentials (method `ums`) or an API key (`apk`).
+
+    `source_ip` is the caller's address (API Gateway's `sourceIp`): throttling keys on it."""
     method = body.get("method")
     if method == "apk":
         return _sign_in_api_key(required_string(body, "key"), required_string(body, "secret"))
@@ -41,29 +71,69 @@ def sign_in(body: dict[str, Any]) -> dict[str, str]:
     email = required_string(body, "email")
     password = required_string(body, "password")
 
-    user = user_store.find_by_email(email_key(email))
+    account = email_key(email)
+    user = user_store.find_by_email(account)
+    # Verify first (real or dummy hash: the same cost), so the lock check rides on the one write
+    # a sign-in makes anyway instead of costing a read.
     if user is None:
         passwords.spend_verification_time(password)
-        raise Unauthorized(WRONG_CREDENTIALS)
+        verified = False
+    else:
+        verified = passwords.verify_password(user.password_hash, password)
     now = int(time.time())
-    if user.locked_until > now:
+    counters = _counters(account, int(user.token_generation) if user else 0, source_ip, now)
+    try:
+        if user is None or not verified:
+            metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
+            session_store.record_failure(counters, now)
+            raise Unauthorized(WRONG_CREDENTIALS)
+        if not user.active:
+            session_store.start_session(None, counters, now)  # a suspended user is throttled too
+            raise Forbidden("User is not active")
+        updates: list[Action] = []
+        if passwords.needs_rehash(user.password_hash):
+            updates.append(UserModel.password_hash.set(passwords.hash_password(password)))
+        tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), counters, user, updates)
+    except Throttled as throttled:
         metrics.add_metric(name="SignInsThrottled", unit=MetricUnit.Count, value=1)
-        raise TooManyRequests("Too many failed sign-in attempts; try again later", int(user.locked_until) - now)
-    if not passwords.verify_password(user.password_hash, password):
-        _record_failure(user, now)
-        raise Unauthorized(WRONG_CREDENTIALS)
-    if not user.active:
-        raise Forbidden("User is not active")
-
-    updates: list[Action] = []
-    if user.failed_signins or user.locked_until:
-        updates += [UserModel.failed_signins.set(0), UserModel.locked_until.set(0)]
-    if passwords.needs_rehash(user.password_hash):
-        updates.append(UserModel.password_hash.set(passwords.hash_password(password)))
-    tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), user, updates)
+        logger.warning("Sign-in throttled", extra={"retry_after": throttled.retry_after})
+        raise TooManyRequests(THROTTLED, throttled.retry_after) from None
+    except NotFound:  # the user was deleted meanwhile
+        raise Unauthorized(WRONG_CREDENTIALS) from None
     metrics.add_metric(name="SignIns", unit=MetricUnit.Count, value=1)
     logger.info("User signed in", extra={"user_id": user.id})
     return tokens
+
+
+def _counters(account: str, generation: int, source_ip: str, now: int) -> list[Counter]:
+    """The three failure counters of a sign-in attempt, keyed by hashes (no email or IP stored).
+
+    The account's keys include its token generation (0 for an unknown email), so a password
+    reset or change starts them afresh: the owner who reset is never still locked out."""
+    account_hash, source_hash = sha256_hex(f"{account}#{generation}"), sha256_hex(_source(source_ip))
+    day, quarter, hour = now // PAIR_WINDOW, now // SOURCE_WINDOW, now // ACCOUNT_WINDOW
+    return [
+        Counter(
+            f"limit#signin#{account_hash}#{source_hash}#{day}",
+            (day + 1) * PAIR_WINDOW,
+            PAIR_FREE_FAILURES,
+            PAIR_DELAYS,
+            reset_on_success=True,
+        ),
+        Counter(f"limit#signin-ip#{source_hash}#{quarter}", (quarter + 1) * SOURCE_WINDOW, SOURCE_MAX_FAILURES),
+        Counter(f"limit#signin-account#{account_hash}#{hour}", (hour + 1) * ACCOUNT_WINDOW, ACCOUNT_MAX_FAILURES),
+    ]
+
+
+def _source(source_ip: str) -> str:
+    """What one source is: an IPv4 address, or an IPv6 /64 (one subscriber usually holds a whole /64)."""
+    try:
+        address = ipaddress.ip_address(source_ip)
+    except ValueError:
+        return source_ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _sign_in_api_key(key: str, secret: str) -> dict[str, str]:
@@ -72,43 +142,39 @@ def _sign_in_api_key(key: str, secret: str) -> dict[str, str]:
         metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
         raise Unauthorized("Invalid API key or secret")
     logger.info("API key signed in", extra={"api_key": key})
-    return _start_session(f"apk-{key}", f"apk:{key}", 0, None, [])
-
-
-def _record_failure(user: UserModel, now: int) -> None:
-    failures = int(user.failed_signins) + 1
-    actions: list[Action] = [UserModel.failed_signins.add(1)]
-    if failures >= SIGN_IN_FAILURES_BEFORE_THROTTLE:
-        delay = THROTTLE_FIRST_SECONDS * 2 ** (failures - SIGN_IN_FAILURES_BEFORE_THROTTLE)
-        actions.append(UserModel.locked_until.set(now + min(delay, THROTTLE_MAX_SECONDS)))
-        logger.warning("Sign-in throttled after repeated failures", extra={"user_id": user.id, "failures": failures})
-    metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
-    with contextlib.suppress(NotFound):  # deleted meanwhile: nothing to throttle
-        user_store.update(user, actions)
+    return _start_session(f"apk-{key}", f"apk:{key}", 0, None, None, [])
 
 
 def _start_session(
-    owner: str, subject: str, generation: int, user: UserModel | None, user_updates: list[Action]
+    owner: str,
+    subject: str,
+    generation: int,
+    counters: list[Counter] | None,
+    user: UserModel | None,
+    user_updates: list[Action],
 ) -> dict[str, str]:
     session_id = new_session_id()
     refresh = RefreshToken.new(owner, session_id)
+    now = int(time.time())
     session = SessionModel(
         SessionModel.key_for(session_id),
         user_id=owner,
         token_hash=refresh.digest,
         generation=generation,
         created_at=now_rfc3339(),
-        expires_at=int(time.time()) + settings().refresh_token_ttl,
+        expires_at=now + settings().refresh_token_ttl,
     )
-    if user and user_updates:
-        user_store.save_session_and_update(session, user, user_updates)
-    else:
+    if counters is None:
         session_store.save(session)
+    else:
+        session_store.start_session(session, counters, now, (user, user_updates) if user and user_updates else None)
     return {"access_token": issue_access_token(subject, session_id, generation), "refresh_token": refresh.value}
 
 
 def refresh(body: dict[str, Any]) -> dict[str, str]:
-    """`POST /auth/refresh`: rotates the refresh token. Reusing a rotated one revokes its session."""
+    """`POST /auth/refresh`: rotates the refresh token. A repeat of the just-rotated token within
+    `REFRESH_REUSE_GRACE_SECONDS` gets the same new refresh token (a client's retry, or concurrent
+    refreshes); any other reuse of a rotated token revokes the session and its access tokens."""
     reject_unknown_fields(body, {"refresh_token"})
     presented = RefreshToken.parse(required_string(body, "refresh_token"))
     if presented.owner.startswith("apk-"):
@@ -116,10 +182,10 @@ def refresh(body: dict[str, Any]) -> dict[str, str]:
     session, user = session_store.get_with_user(presented.session_id, presented.owner)
     if session is None or session.user_id != presented.owner:
         raise Unauthorized("Invalid refresh token")
-    _check_presented(session, presented)
+    repeat = _check_presented(session, presented, user)
     if user is None or not user.active or not _session_is_current(user, presented.session_id, int(session.generation)):
         raise Unauthorized("Refresh token has expired or was revoked")
-    return _rotate(session, presented, f"ums:{user.id}", int(user.token_generation))
+    return _rotate(session, presented, repeat, user, f"ums:{user.id}", int(user.token_generation))
 
 
 def _refresh_api_key(presented: RefreshToken) -> dict[str, str]:
@@ -127,33 +193,62 @@ def _refresh_api_key(presented: RefreshToken) -> dict[str, str]:
     session = session_store.get(presented.session_id)
     if session is None or session.user_id != presented.owner:
         raise Unauthorized("Invalid refresh token")
-    _check_presented(session, presented)
+    repeat = _check_presented(session, presented, None)
     if api_keys.find(key) is None:
         raise Unauthorized("Refresh token has expired or was revoked")
-    return _rotate(session, presented, f"apk:{key}", 0)
+    return _rotate(session, presented, repeat, None, f"apk:{key}", 0)
 
 
-def _check_presented(session: SessionModel, presented: RefreshToken) -> None:
-    """401 unless `presented` is the session's current token; a rotated one revokes the session."""
-    if session.revoked or session.expires_at <= time.time():
+def _check_presented(session: SessionModel, presented: RefreshToken, user: UserModel | None) -> bool:
+    """False for the session's current token, True for a repeat of the just-rotated one within the
+    grace window; 401 otherwise, and a reuse of a rotated token revokes the session."""
+    now = int(time.time())
+    if session.revoked or session.expires_at <= now:
         raise Unauthorized("Refresh token has expired or was revoked")
     digest = presented.digest
-    if not passwords.secrets_equal(digest, session.token_hash):
-        if digest in (session.used_hashes or set()):
-            session_store.revoke(session)
-            metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1)
-            logger.warning("Rotated refresh token reused; session revoked", extra={"owner": session.user_id})
-            raise Unauthorized("Refresh token has already been used; the session is revoked")
-        raise Unauthorized("Invalid refresh token")
+    if passwords.secrets_equal(digest, session.token_hash):
+        return False
+    grace = settings().refresh_reuse_grace_seconds
+    if (
+        session.previous_hash
+        and passwords.secrets_equal(digest, session.previous_hash)
+        and now - int(session.rotated_at or 0) < grace
+    ):
+        return True
+    if digest in (session.used_hashes or set()):
+        forget_before = now - settings().access_token_ttl  # older revocations: their access tokens expired
+        session_store.revoke(session, user, now, forget_before, MAX_REVOKED_SESSIONS)
+        metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1)
+        logger.warning("Rotated refresh token reused; session revoked", extra={"owner": session.user_id})
+        raise Unauthorized("Refresh token has already been used; the session is revoked")
+    raise Unauthorized("Invalid refresh token")
 
 
-def _rotate(session: SessionModel, presented: RefreshToken, subject: str, generation: int) -> dict[str, str]:
-    new_refresh = RefreshToken.new(presented.owner, presented.session_id)
-    expires_at = int(time.time()) + settings().refresh_token_ttl
-    session_store.rotate(session, presented.digest, new_refresh.digest, generation, expires_at)
+def _rotate(
+    session: SessionModel,
+    presented: RefreshToken,
+    repeat: bool,
+    user: UserModel | None,
+    subject: str,
+    generation: int,
+) -> dict[str, str]:
+    """The session's next refresh token (the one already made, for a repeat) and a fresh access token."""
+    if repeat:
+        salt = str(session.rotation_salt)
+    else:
+        salt = new_rotation_salt()
+        now = int(time.time())
+        expires_at = now + settings().refresh_token_ttl
+        new_hash = presented.successor(salt).digest
+        if not session_store.rotate(session, presented.digest, new_hash, salt, generation, expires_at, now):
+            # A concurrent refresh with the same token won: answer what it answered.
+            latest = session_store.get(presented.session_id)
+            if latest is None or not _check_presented(latest, presented, user):
+                raise Unauthorized("Refresh token has already been used")
+            salt = str(latest.rotation_salt)
     return {
         "access_token": issue_access_token(subject, presented.session_id, generation),
-        "refresh_token": new_refresh.value,
+        "refresh_token": presented.successor(salt).value,
     }
 
 
@@ -183,9 +278,17 @@ def _current_user(claims: AccessClaims) -> UserModel:
     user = user_store.get(claims.user_id)
     if user is None:
         raise NotFound("User not found")
-    if not user.active or not _session_is_current(user, claims.session_id, claims.generation):
+    if (
+        not user.active
+        or not _session_is_current(user, claims.session_id, claims.generation)
+        or claims.session_id in _revoked_sessions(user)
+    ):
         raise Unauthorized("Access token has been revoked")
     return user
+
+
+def _revoked_sessions(user: UserModel) -> dict[str, Any]:
+    return user.revoked_sessions.as_dict() if user.revoked_sessions is not None else {}
 
 
 def _session_is_current(user: UserModel, session_id: str, generation: int) -> bool:

@@ -6,7 +6,9 @@ signed with `current`, and both verify, so a key can be rotated without signing 
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import time
 import uuid
@@ -115,8 +117,20 @@ class RefreshToken:
     def digest(self) -> str:
         return sha256_hex(self.value)
 
+    def successor(self, salt: str) -> RefreshToken:
+        """The token that replaces this one when rotated with `salt`: HMAC-SHA256 keyed by this
+        token. Only a holder of this token can recompute it, so the session stores just the salt
+        and a repeat of this token (a client's retry) can be answered with the same successor."""
+        mac = hmac.new(self.value.encode("utf-8"), salt.encode("utf-8"), hashlib.sha256).digest()
+        secret = base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+        return RefreshToken(self.owner, self.session_id, f"{self.owner}.{self.session_id}.{secret}")
+
 
 def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_rotation_salt() -> str:
     return secrets.token_urlsafe(16)
 
 

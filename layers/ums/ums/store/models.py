@@ -8,6 +8,10 @@ Tokens table (`pk`, TTL on `expires_at`, checked on every read as well):
   `session#<id>`         a refresh-token family (one sign-in and its rotations)
   `reset#<sha256>`       a password-reset token (only its hash is stored)
   `limit#reset#<sha256 of email>#<hour>`  per-email reset request counter
+  `limit#signin#<account>#<source>#<day>`   failed sign-ins of one account from one source
+  `limit#signin-ip#<source>#<15 minutes>`   failed sign-ins from one source
+  `limit#signin-account#<account>#<hour>`   failed sign-ins of one account
+      (account: sha256 of email key and token generation; source: sha256 of the IP or IPv6 /64)
 Events table (`id`, stream NEW_IMAGE, TTL on `expires_at`): the outbox and audit trail.
 Config table (`kind`, `id`): integrations, automations, templates, applications.
 """
@@ -64,11 +68,13 @@ class UserModel(Model):
     updated_at = UnicodeAttribute()
     profile: MapAttribute[str, Any] = MapAttribute(default=dict)  # the schemaless fields
     password_hash = UnicodeAttribute()
-    failed_signins = NumberAttribute(default=0)
-    locked_until = NumberAttribute(default=0)  # epoch seconds
     # Sessions and access tokens of an older generation are revoked, except `kept_session`'s.
     token_generation = NumberAttribute(default=0)
     kept_session = UnicodeAttribute(null=True)
+    # {session id: epoch revoked}: sessions revoked one by one (refresh-token reuse). Read with
+    # the user on every authenticated request, so revocation costs no extra call; entries older
+    # than the access-token lifetime are pruned when the map is written.
+    revoked_sessions: MapAttribute[str, Any] = MapAttribute(null=True)
     reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
 
     by_email = ByEmailIndex()
@@ -117,6 +123,11 @@ class SessionModel(Model):
     user_id = UnicodeAttribute()
     token_hash = UnicodeAttribute()  # SHA-256 of the current refresh token
     used_hashes = UnicodeSetAttribute(null=True)  # rotated ones: presenting one revokes the family
+    # The last rotation: the current token is HMAC(previous token, rotation_salt), so a repeat of
+    # the previous token within the grace window gets the same new token back (no raw token stored).
+    previous_hash = UnicodeAttribute(null=True)
+    rotation_salt = UnicodeAttribute(null=True)
+    rotated_at = NumberAttribute(null=True)  # epoch seconds
     generation = NumberAttribute()
     revoked = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
@@ -144,6 +155,8 @@ class ResetTokenModel(Model):
 
 
 class RateLimitModel(Model):
+    """A counter of requests (reset requests) or failures (sign-in) in the window of its key."""
+
     class Meta:
         table_name = settings().tokens_table
         region = settings().region

@@ -1,12 +1,29 @@
-"""Refresh-token families (sessions) in the tokens table."""
+"""Refresh-token families (sessions) and the sign-in failure counters, in the tokens table."""
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-from pynamodb.transactions import TransactGet
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ums.errors import Unauthorized
-from ums.store.models import SessionModel, UserModel, condition_failed, transaction_connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactGet, TransactWrite
+
+from ums.errors import NotFound
+from ums.store.models import (
+    RateLimitModel,
+    SessionModel,
+    UserModel,
+    condition_failed,
+    conditional_failures,
+    conflicted,
+    plain,
+    transaction_connection,
+)
+
+# Concurrent transactions on one item may be cancelled with TransactionConflict; try again.
+TRANSACTION_ATTEMPTS = 3
 
 
 def save(session: SessionModel) -> None:
@@ -36,13 +53,19 @@ def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, U
     return session, user
 
 
-def rotate(session: SessionModel, old_hash: str, new_hash: str, generation: int, expires_at: int) -> None:
-    """Replaces the current refresh token; 401 if it was rotated meanwhile (a reuse)."""
+def rotate(
+    session: SessionModel, old_hash: str, new_hash: str, salt: str, generation: int, expires_at: int, now: int
+) -> bool:
+    """Replaces the current refresh token (remembering the rotation for the grace window); False
+    if it was rotated or revoked meanwhile (a concurrent refresh won)."""
     try:
         session.update(
             actions=[
                 SessionModel.token_hash.set(new_hash),
                 SessionModel.used_hashes.add({old_hash}),
+                SessionModel.previous_hash.set(old_hash),
+                SessionModel.rotation_salt.set(salt),
+                SessionModel.rotated_at.set(now),
                 SessionModel.generation.set(generation),
                 SessionModel.expires_at.set(expires_at),
             ],
@@ -50,13 +73,180 @@ def rotate(session: SessionModel, old_hash: str, new_hash: str, generation: int,
         )
     except UpdateError as err:
         if condition_failed(err):
-            raise Unauthorized("Refresh token has already been used") from None
+            return False
         raise
+    return True
 
 
-def revoke(session: SessionModel) -> None:
+def revoke(session: SessionModel, user: UserModel | None, now: int, forget_before: int, max_entries: int) -> None:
+    """Revokes the session and, in the same transaction, adds it to its user's `revoked_sessions`
+    so its access tokens stop at once. Entries revoked before `forget_before` (their access tokens
+    have expired) are pruned; past `max_entries` live ones, every session of the user is revoked
+    (token generation + 1) instead, which keeps the user item small."""
+    for _ in range(TRANSACTION_ATTEMPTS):
+        tx = TransactWrite(connection=transaction_connection())
+        try:
+            with tx:
+                tx.update(session, actions=[SessionModel.revoked.set(True)], condition=SessionModel.pk.exists())
+                if user is not None:
+                    actions, condition = _revoked_session_update(user, session.pk, now, forget_before, max_entries)
+                    tx.update(user, actions=actions, condition=condition)
+            return
+        except TransactWriteError as err:
+            failed = conditional_failures(tx, err)
+            if session.pk in failed:
+                return  # the session is gone: nothing left to revoke
+            if user is None or (user.pk not in failed and not conflicted(err)):
+                raise
+            # The user's map changed (or the user went) meanwhile: read it again.
+            user = _get_user(user.id)
+    raise RuntimeError("Could not revoke the session: too many concurrent changes")
+
+
+def _revoked_session_update(
+    user: UserModel, session_pk: str, now: int, forget_before: int, max_entries: int
+) -> tuple[list[Action], Condition]:
+    session_id = session_pk.removeprefix("session#")
+    current = plain(user.revoked_sessions) if user.revoked_sessions is not None else None
+    if current is None:
+        return [UserModel.revoked_sessions.set({session_id: now})], (
+            UserModel.pk.exists() & UserModel.revoked_sessions.does_not_exist()
+        )
+    live = {sid for sid, at in current.items() if at >= forget_before}
+    if len(live) >= max_entries:
+        return [
+            UserModel.token_generation.add(1),
+            UserModel.kept_session.remove(),
+            UserModel.revoked_sessions.set({session_id: now}),
+        ], UserModel.pk.exists()
+    stale = [sid for sid in current if sid not in live and sid != session_id]
+    actions = [UserModel.revoked_sessions[session_id].set(now)]
+    actions += [UserModel.revoked_sessions[sid].remove() for sid in stale]
+    return actions, UserModel.pk.exists() & UserModel.revoked_sessions.exists()
+
+
+def _get_user(user_id: str) -> UserModel | None:
     try:
-        session.update(actions=[SessionModel.revoked.set(True)], condition=SessionModel.pk.exists())
-    except UpdateError as err:
-        if not condition_failed(err):
-            raise
+        return UserModel.get(UserModel.key_for(user_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+# --- sign-in failure counters ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Counter:
+    """A sign-in failure counter (a `RateLimitModel` item: `requests` counts failures, `last_at`
+    is the last one). The window is in the key, so an old window is never read again (TTL
+    deletion may lag). It is locked once `max_failures` is reached: until the window ends, or,
+    with `delays`, for delays[0] after the last failure, then delays[1] after the next, ...,
+    the last delay repeating."""
+
+    key: str
+    window_end: int
+    max_failures: int
+    delays: tuple[int, ...] = ()
+    reset_on_success: bool = False
+
+    def unlocked(self, now: int) -> Condition:
+        """The condition, evaluated by DynamoDB, that this counter lets an attempt through at `now`."""
+        condition = RateLimitModel.pk.does_not_exist() | (RateLimitModel.requests < self.max_failures)
+        for extra, delay in enumerate(self.delays):
+            waited = RateLimitModel.last_at <= now - delay
+            if extra < len(self.delays) - 1:
+                waited = waited & (RateLimitModel.requests < self.max_failures + extra + 1)
+            condition = condition | waited
+        return condition
+
+    def retry_after(self, item: RateLimitModel | None, now: int) -> int:
+        """Seconds until this counter lets an attempt through again (0: it does now)."""
+        if item is None or item.requests < self.max_failures:
+            return 0
+        if not self.delays:
+            return max(0, self.window_end - now)
+        delay = self.delays[min(int(item.requests) - self.max_failures, len(self.delays) - 1)]
+        return max(0, int(item.last_at) + delay - now)
+
+
+class Throttled(Exception):
+    """A sign-in counter refused the attempt; `retry_after` seconds until it would not."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def record_failure(counters: list[Counter], now: int) -> None:
+    """Counts a failed sign-in on every counter, in one transaction; `Throttled` (and nothing
+    counted) if one of them is locked."""
+    _transact(counters, now, lambda tx: _count_failure(tx, counters, now))
+
+
+def start_session(
+    session: SessionModel | None,
+    counters: list[Counter],
+    now: int,
+    user_update: tuple[UserModel, list[Action]] | None = None,
+) -> None:
+    """A successful sign-in, in one transaction: the session (if any) is written and `user_update`
+    applied only if no counter is locked (`Throttled` otherwise); counters that reset on success
+    are deleted. NotFound if the user was deleted meanwhile."""
+
+    def write(tx: TransactWrite) -> None:
+        if session is not None:
+            tx.save(session)
+        for counter in counters:
+            if counter.reset_on_success:
+                tx.delete(RateLimitModel(counter.key), condition=counter.unlocked(now))
+            else:
+                tx.condition_check(RateLimitModel, counter.key, condition=counter.unlocked(now))
+        if user_update is not None:
+            user, actions = user_update
+            tx.update(user, actions=actions, condition=UserModel.pk.exists())
+
+    _transact(counters, now, write)
+
+
+def _count_failure(tx: TransactWrite, counters: list[Counter], now: int) -> None:
+    for counter in counters:
+        tx.update(
+            RateLimitModel(counter.key),
+            actions=[
+                RateLimitModel.requests.add(1),
+                RateLimitModel.last_at.set(now),
+                RateLimitModel.expires_at.set(counter.window_end),
+            ],
+            condition=counter.unlocked(now),
+        )
+
+
+def _transact(counters: list[Counter], now: int, write: Callable[[TransactWrite], None]) -> None:
+    keys = {counter.key: counter for counter in counters}
+    for _ in range(TRANSACTION_ATTEMPTS):
+        tx = TransactWrite(connection=transaction_connection())
+        try:
+            with tx:
+                write(tx)
+            return
+        except TransactWriteError as err:
+            failed = conditional_failures(tx, err)
+            locked = [keys[key] for key in failed if key in keys]
+            if locked:
+                raise Throttled(_retry_after(locked, now)) from None
+            if failed:
+                raise NotFound("User not found") from None
+            if not conflicted(err):
+                raise
+    # Concurrent attempts on the same counters kept colliding: an attack in progress; back off.
+    raise Throttled(1)
+
+
+def _retry_after(locked: list[Counter], now: int) -> int:
+    """Read only on this rare path: the longest wait among the counters that refused."""
+    waits = []
+    for counter in locked:
+        try:
+            item = RateLimitModel.get(counter.key, consistent_read=True)
+        except DoesNotExist:
+            item = None
+        waits.append(counter.retry_after(item, now))
+    return max(1, *waits)

@@ -88,13 +88,6 @@ def update_if_password_unchanged(user: UserModel, old_hash: str, actions: list[A
         raise
 
 
-def save_session_and_update(session: SessionModel, user: UserModel, actions: list[Action]) -> None:
-    """Starts a session and updates its user in one transaction."""
-    with TransactWrite(connection=transaction_connection()) as tx:
-        tx.save(session)
-        tx.update(user, actions=actions, condition=UserModel.pk.exists())
-
-
 def delete(user: UserModel, event: EventModel) -> None:
     """Deletes the user and its markers and writes `event`, in one transaction; 404 if it is already gone."""
     tx = TransactWrite(connection=transaction_connection())
