@@ -1,20 +1,10 @@
-"""POST /ums/resetpassword {email[, application, locale]}"""
+"""POST /ums/resetpassword {email[, application (with X-API-KEY), locale]}"""
 
-from ums.http import Request, Response, api_handler, optional_string, reject_unknown_fields
-from ums.resets import request_reset
-from ums.store.users import find_by_email
-from ums.users import email_key, normalize_email
+from ums.http import Request, Response, api_handler
+from ums.resets import request_public_reset
 
 
 @api_handler
 def handler(request: Request) -> Response:
-    body = request.json_object()
-    reject_unknown_fields(body, {"email", "application", "locale"})
-    email = normalize_email(body.get("email"))
-    request_reset(
-        find_by_email(email_key(email)),
-        email,
-        application=optional_string(body, "application"),
-        locale=optional_string(body, "locale"),
-    )
+    request_public_reset(request)
     return Response(202, {})

@@ -16,8 +16,8 @@ def events(kind: str) -> list[EventModel]:
     return sorted((e for e in EventModel.scan() if e.event == kind), key=lambda e: e.occurred_at)
 
 
-def request(email: str = "ann@example.com", **extra):
-    return call("RequestResetFunction", {"email": email, **extra})
+def request(email: str = "ann@example.com", headers: dict[str, str] | None = None, **extra):
+    return call("RequestResetFunction", {"email": email, **extra}, headers=headers)
 
 
 def issued_token() -> str:
@@ -149,11 +149,15 @@ def test_server_routes_need_the_api_key(user, server_key, route):
 
 
 def test_quicksilver_route_finds_users_by_id_email_or_mobile(server_key):
-    call("SignUpFunction", {"email": "q@example.com", "password": PASSWORD, "mobile": "+31612345678"})
+    q = call("SignUpFunction", {"email": "q@example.com", "password": PASSWORD, "mobile": "+31612345678"}).body
+    call("SignUpFunction", {"email": "other@example.com", "password": PASSWORD})
     key = {"x-api-key": server_key}
-    uid = sign_in("q@example.com")
-    assert uid.status == 200
-    assert call("QuicksilverResetFunction", {"mobile": 31612345678}, headers=key).status == 202
+    lookups = [{"user_id": q["id"]}, {"email": "Q@example.com"}, {"mobile": 31612345678}]
+    for lookup in lookups:
+        allow_next_request()
+        assert call("QuicksilverResetFunction", lookup, headers=key).status == 202, lookup
+    assert [e.user["id"] for e in events("AfterPasswordResetRequest")] == [q["id"]] * len(lookups)
+    assert call("QuicksilverResetFunction", {"user_id": "no-such-id"}, headers=key).status == 404
     assert call("QuicksilverResetFunction", {"email": "nobody@example.com"}, headers=key).status == 404
     assert call("QuicksilverResetFunction", {}, headers=key).status == 400
     missing_template = call(
@@ -186,34 +190,113 @@ def test_customer_guide_apply_checks_the_customer(user, server_key):
     assert mine.status == 200 and mine.body["id"] == user["id"]
 
 
-def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(aws, monkeypatch):
-    import botocore.handlers
+@pytest.fixture
+def prevented(aws, monkeypatch):
+    """PreventUserExistenceErrors on."""
     from ums.config import settings
 
     monkeypatch.setenv("PREVENT_USER_EXISTENCE_ERRORS", "true")
     settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+def with_aws_calls(action):
+    """`action()`'s answer and the AWS calls it made, as `service.Operation` names."""
+    import botocore.handlers
+    from helpers import reset_aws_clients
+    from ums import crypto
+
+    calls: list[str] = []
+    hook = ("before-call.*.*", lambda model, **_: calls.append(f"{model.service_model.service_name}.{model.name}"))
+    botocore.handlers.BUILTIN_HANDLERS.append(hook)
+    reset_aws_clients()
+    crypto._kms.cache_clear()
     try:
-        call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
-        calls: list[str] = []
-        hook = ("before-call.*.*", lambda model, **_: calls.append(f"{model.service_model.service_name}.{model.name}"))
-        from helpers import reset_aws_clients
-
-        botocore.handlers.BUILTIN_HANDLERS.append(hook)
-        reset_aws_clients()
-        from ums import crypto
-
-        crypto._kms.cache_clear()
-        try:
-            known = request("known@example.com")
-            known_calls, calls[:] = list(calls), []
-            unknown = request("unknown@example.com")
-            unknown_calls = list(calls)
-        finally:
-            botocore.handlers.BUILTIN_HANDLERS.remove(hook)
-        assert known.status == unknown.status == 202 and known.body == unknown.body == {}
-        assert known_calls == unknown_calls and "dynamodb.TransactWriteItems" in known_calls
-        assert len(events("AfterPasswordResetRequest")) == 1  # nothing issued for the unknown email
-        limited = request("unknown@example.com")  # the limit answers 202 too, sending nothing
-        assert limited.status == 202
+        return action(), calls
     finally:
-        settings.cache_clear()
+        botocore.handlers.BUILTIN_HANDLERS.remove(hook)
+        reset_aws_clients()
+        crypto._kms.cache_clear()
+
+
+def reset_tokens() -> list[ResetTokenModel]:
+    return list(ResetTokenModel.scan(ResetTokenModel.pk.startswith("reset#")))
+
+
+def suspend(email: str) -> None:
+    from ums.store import users as user_store
+    from ums.store.models import UserModel
+    from ums.users import email_key
+
+    found = user_store.find_by_email(email_key(email))
+    assert found is not None
+    user_store.update(found, [UserModel.active.set(False)])
+
+
+def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(prevented):
+    call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
+    known, known_calls = with_aws_calls(lambda: request("known@example.com"))
+    unknown, unknown_calls = with_aws_calls(lambda: request("unknown@example.com"))
+    assert known.status == unknown.status == 202 and known.body == unknown.body == {}
+    assert known_calls == unknown_calls and "dynamodb.TransactWriteItems" in known_calls
+    assert len(events("AfterPasswordResetRequest")) == 1  # nothing issued for the unknown email
+    limited = request("unknown@example.com")  # the limit answers 202 too, sending nothing
+    assert limited.status == 202
+
+
+def test_a_suspended_user_is_an_unknown_email(user):
+    suspend("ann@example.com")
+    answer = request()
+    assert answer.status == 404 and answer.message == request("nobody@example.com").message
+    assert events("AfterPasswordResetRequest") == [] and reset_tokens() == []
+
+
+def test_a_suspended_user_is_an_unknown_email_in_prevented_mode_too(prevented):
+    call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
+    suspend("known@example.com")
+    suspended, suspended_calls = with_aws_calls(lambda: request("known@example.com"))
+    unknown, unknown_calls = with_aws_calls(lambda: request("unknown@example.com"))
+    assert suspended.status == unknown.status == 202 and suspended.body == unknown.body == {}
+    assert suspended_calls == unknown_calls
+    assert events("AfterPasswordResetRequest") == [] and reset_tokens() == []
+
+
+@pytest.mark.parametrize("email", ["\ud800@example.com", "known\udfff@example.com"])
+def test_unpaired_surrogates_are_400_in_prevented_mode(prevented, email):
+    call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
+    answer = request(email)
+    assert answer.status == 400 and "'email'" in answer.message
+
+
+def test_a_surrogate_in_the_token_path_is_400(user):
+    answer = call("ApplyResetFunction", {"new_password": NEW_PASSWORD}, path_parameters={"token": "x" * 42 + "\ud800"})
+    assert answer.status == 400 and "Path parameter 'token'" in answer.message
+
+
+def test_the_reset_limit_is_per_normalised_email(aws):
+    assert call("SignUpFunction", {"email": "stra\u00dfe@example.com", "password": PASSWORD}).status == 201
+    assert request("stra\u00dfe@example.com").status == 202
+    assert request("STRASSE@example.com").status == 429  # the same account, the same limit
+    assert request("\uff33\uff34\uff32\uff21\uff33\uff33\uff25@example.com").status == 429  # full-width
+
+
+def test_an_anonymous_caller_cannot_name_an_application(user):
+    answer = request(application="partnerapp")
+    assert answer.status == 400
+    assert answer.message == (
+        "Field 'application' needs an API key; anonymous requests use the project's default reset link"
+    )
+    by_user = call("RequestResetFunction", {"email": "ann@example.com", "application": "x"}, token=user["access_token"])
+    assert by_user.status == 400  # a user's token is not an API key
+    assert events("AfterPasswordResetRequest") == []
+    assert request(locale="nl").status == 202  # locale stays open to everyone
+    assert events("AfterPasswordResetRequest")[-1].application is None
+
+
+def test_an_api_key_may_name_the_application(user, server_key):
+    key = server_key.split(":")[0]
+    wrong = request(application="partnerapp", headers={"x-api-key": f"{key}:wrong"})
+    assert wrong.status == 401 and events("AfterPasswordResetRequest") == []
+    assert request(application="partnerapp", headers={"x-api-key": server_key}).status == 202
+    assert events("AfterPasswordResetRequest")[-1].application["name"] == "partnerapp"

@@ -21,8 +21,9 @@ from ums.config import settings
 from ums.crypto import encrypt_token
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
-from ums.http import optional_string
+from ums.http import Request, optional_string, reject_unknown_fields
 from ums.observability import logger, metrics
+from ums.server_keys import require_server_key
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
@@ -32,6 +33,26 @@ from ums.users import email_key, normalize_email, normalize_mobile, now_rfc3339,
 
 REQUESTS_PER_HOUR = 5
 SECONDS_BETWEEN_REQUESTS = 60
+APPLICATION_NEEDS_KEY = (
+    "Field 'application' needs an API key; anonymous requests use the project's default reset link"
+)
+
+
+def request_public_reset(request: Request) -> None:
+    """`POST /ums/resetpassword {email[, application, locale]}`.
+
+    The application chooses the reset link's domain, so only a caller with an API key
+    (`X-API-KEY: <key>:<secret>`) may name one: anyone else gets the project's default link."""
+    body = request.json_object()
+    reject_unknown_fields(body, {"email", "application", "locale"})
+    email = normalize_email(body.get("email"))
+    application = optional_string(body, "application")
+    locale = optional_string(body, "locale")
+    if application is not None:
+        if not request.headers.get("x-api-key", "").strip():
+            raise BadRequest(APPLICATION_NEEDS_KEY)
+        require_server_key(request)  # 401 for a wrong key
+    request_reset(user_store.find_by_email(email_key(email)), email, application=application, locale=locale)
 
 
 def request_reset(
@@ -48,15 +69,18 @@ def request_reset(
     """Issues a reset token for `user` and writes the AfterPasswordResetRequest event.
 
     `user` None means nobody has `email`: 404, or, with PreventUserExistenceErrors, the same
-    calls and answer as for a real user with nothing issued. The per-email limit answers 429
-    (silently nothing, when existence errors are prevented).
+    calls and answer as for a real user with nothing issued. A suspended user (`active` false)
+    is treated exactly like nobody. The per-email limit answers 429 (silently nothing, when
+    existence errors are prevented).
     """
+    if user is not None and not user.active:
+        user = None  # suspended: the unknown email's path, no token, no mail
     prevent = settings().prevent_user_existence_errors
     if user is None and not prevent:
         raise NotFound("No user is registered with this email")
     now = int(time.time())
     hour = now // 3600
-    limit_key = f"limit#reset#{sha256_hex(email.strip().lower())}#{hour}"
+    limit_key = f"limit#reset#{sha256_hex(email_key(email))}#{hour}"
     token = secrets.token_urlsafe(32)
     ciphertext = encrypt_token(token)  # for unknown users too: the same calls, the same time
     issue = None
