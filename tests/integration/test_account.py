@@ -1,3 +1,4 @@
+import pytest
 from helpers import PASSWORD, call, sign_in, sign_up
 
 
@@ -56,3 +57,23 @@ def test_change_password_for_a_deleted_user_is_404(user):
         token=user["access_token"],
     )
     assert answer.status == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"method": "ums", "email": "\ud800@example.com", "password": PASSWORD}, "'email'"),
+        ({"method": "ums", "email": "ann@example.com", "password": "\udfff" * 9}, "'password'"),
+        ({"method": "apk", "key": "\ud800", "secret": "x"}, "'key'"),
+        ({"method": "apk", "key": "k", "secret": "\ud800"}, "'secret'"),
+    ],
+)
+def test_sign_in_with_unpaired_surrogates_is_400_naming_the_field(user, body, field):
+    answer = call("SignInFunction", body)
+    assert answer.status == 400 and field in answer.message
+
+
+def test_delete_user_with_an_unpaired_surrogate_is_400_and_deletes_nothing(user):
+    answer = call("DeleteUserFunction", {"password": "\ud800"}, token=user["access_token"])
+    assert answer.status == 400 and "'password'" in answer.message
+    assert call("GetUserFunction", token=user["access_token"]).status == 200

@@ -1,4 +1,7 @@
-from helpers import PASSWORD, call, sign_up
+import json
+
+import pytest
+from helpers import HTTP_FUNCTIONS, PASSWORD, call, sign_in, sign_up
 
 
 def test_sign_up_returns_201_with_the_record_and_extra_fields(aws):
@@ -81,3 +84,42 @@ def test_body_sent_as_text_plain_works(aws):
 def test_trailing_slash_reaches_the_same_handler(aws):
     answer = call("SignUpFunction", {"email": "a@b.co", "password": PASSWORD}, path="/ums/signup/")
     assert answer.status == 201
+
+
+DEEP = b"[" * 20000 + b"]" * 20000
+
+
+def test_deeply_nested_json_is_400(aws):
+    answer = call("SignUpFunction", raw_body=DEEP)
+    assert answer.status == 400 and "deeper than 32 levels" in answer.message
+    nested_field = {"email": "a@b.co", "password": PASSWORD, "x": json.loads("[" * 31 + "]" * 31)}
+    assert call("SignUpFunction", nested_field).status == 400  # a field nested deeper than a profile may be
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_deeply_nested_json_is_never_a_5xx_on_any_route(aws, function):
+    assert call(function, raw_body=DEEP).status < 500
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "\ud800@example.com", "password": PASSWORD}, "'email'"),
+        ({"email": "a@example.com", "password": PASSWORD + "\udfff"}, "'password'"),
+        ({"email": "a@example.com", "password": PASSWORD, "bio": "\ud800"}, "'bio'"),
+        ({"email": "a@example.com", "password": PASSWORD, "tags": ["ok", "\udc00"]}, "'tags[1]'"),
+        ({"email": "a@example.com", "password": PASSWORD, "\ud800": 1}, "'\\ud800'"),
+    ],
+)
+def test_unpaired_surrogates_are_400_naming_the_field(aws, body, field):
+    answer = call("SignUpFunction", body)  # json.dumps writes them as \ud800 escapes
+    assert answer.status == 400 and field in answer.message and "not valid Unicode" in answer.message
+
+
+def test_emails_are_one_account_after_nfkc_and_case_folding(aws):
+    assert sign_up("stra\u00dfe@example.com").status == 201
+    assert sign_up("STRASSE@example.com").status == 409
+    full_width = sign_up("\uff21\uff2e\uff2e@example.com")  # full-width ANN
+    assert full_width.status == 201 and full_width.body["email"] == "ANN@example.com"  # stored NFKC, as typed
+    assert sign_up("ann@EXAMPLE.com").status == 409
+    assert sign_in("Ann@example.com").status == 200 and sign_in("STRASSE@EXAMPLE.COM").status == 200
