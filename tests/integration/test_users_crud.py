@@ -192,3 +192,71 @@ def test_more_users_than_one_page(people, monkeypatch):
     calls = dynamodb_calls(select)
     assert sorted(u["n"] for u in answer.body) == list(range(25))
     assert calls.count("Scan") >= 3
+
+
+# --- hostile conditions over many users (issue 7, finding 1) ----------------------------------
+@pytest.fixture
+def deadline(monkeypatch):
+    """Sets SELECT_DEADLINE_SECONDS for the test (settings are read once, so clear them)."""
+    from ums.config import settings
+
+    def set_to(seconds: float) -> None:
+        monkeypatch.setenv("SELECT_DEADLINE_SECONDS", str(seconds))
+        settings.cache_clear()
+
+    yield set_to
+    monkeypatch.delenv("SELECT_DEADLINE_SECONDS", raising=False)
+    settings.cache_clear()
+
+
+def test_pathological_like_and_regex_over_a_thousand_users_complete(people, deadline):
+    """The issue's patterns took 2-4 s per user before (hours for this table); now they are
+    ordinary scans. Only completion and correctness are asserted; timing is `make bench`'s."""
+    from ums.store.models import UserModel
+    from ums.users import new_user
+
+    policy(["ums:<.*>"])
+    deadline(600)  # moto's scan of 1,000 users on a busy machine may take longer than the default
+    with UserModel.batch_write() as batch:
+        for i in range(1000):
+            bio = "a" * 24 + ("" if i % 100 == 0 else "!")  # every 100th ends in a's only
+            note = "a" * 300 + ("b" if i % 250 == 0 else "")
+            batch.save(new_user(f"crowd{i}@example.com", "not-a-real-hash", {"bio": bio, "note": note}, None))
+    regex = users(people["token"], cond=[{"field": "bio"}, "regex", "(a+)+$"], outputs=["email"])
+    assert regex.status == 200 and len(regex.body) == 10
+    like = users(people["token"], cond=[{"field": "note"}, "like", "%a%a%a%b"], outputs=["email"])
+    assert like.status == 200 and len(like.body) == 4
+
+
+def test_a_select_past_its_deadline_is_a_400_not_a_timeout(people, deadline):
+    policy(["ums:<.*>"])
+    deadline(0)
+    for method in ("GET", "PATCH", "DELETE"):
+        answer = users(people["token"], method, {"vip": True}, cond=[{"field": "age"}, ">", 1])
+        assert answer.status == 400, method
+        assert answer.message.startswith("The condition took too long to match (over 0 s): narrow it")
+    deadline(20)
+    everyone = users(people["token"], cond=[{"field": "age"}, ">", 1]).body
+    assert len(everyone) == 4 and not any("vip" in u for u in everyone)  # nothing changed or deleted
+
+
+def test_an_update_that_reaches_its_deadline_between_writes_answers_what_it_changed(people, deadline, monkeypatch):
+    from ums import user_admin
+    from ums.store import users as user_store
+
+    policy(["ums:<.*>"])
+    deadline(100)
+    clock = [0.0]
+    write = user_store.update
+
+    def slow_write(user, actions):  # each write "takes" 60 s: the deadline passes after the second
+        write(user, actions)
+        clock[0] += 60
+
+    monkeypatch.setattr(user_admin, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(user_store, "update", slow_write)
+    answer = users(people["token"], "PATCH", {"vip": True}, cond=[{"field": "age"}, ">", 1])
+    assert answer.status == 200 and len(answer.body) == 2
+    monkeypatch.undo()
+    changed = users(people["token"], cond=[{"field": "vip"}, "=", True], outputs=["id"]).body
+    assert sorted(u["id"] for u in changed) == sorted(u["id"] for u in answer.body)

@@ -1,9 +1,22 @@
 """Jexia's condition grammar: every comparator and connector, groups, and malformed input."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from ums.conditions import apply_window, matches, parse_condition, parse_query
+from ums.conditions import (
+    MAX_MATCHED_LENGTH,
+    MAX_PATTERN,
+    apply_window,
+    like_matches,
+    matches,
+    parse_condition,
+    parse_query,
+)
 from ums.errors import BadRequest
 
 ANN = {"id": "1", "email": "ann@b.c", "active": True, "age": 30, "address": {"city": "Apeldoorn"}, "tags": "x"}
@@ -110,3 +123,90 @@ def test_the_js_sdk_recorded_query():
 def test_malformed_query_parameters(params, reason):
     with pytest.raises(BadRequest, match=reason):
         parse_query(params)
+
+
+# --- like and regex cannot be made slow (issue 7, finding 1) ----------------------------------
+def old_like(pattern: str, value: str) -> bool:
+    """`like` as it was: translated to a backtracking `re` pattern (the semantics to keep)."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return bool(re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL).search(value))
+
+
+def test_like_that_backtracked_for_seconds_answers_at_once():
+    # the old matcher took ~4 s on this (300 characters); the new one places each piece once
+    assert like_matches("%a%a%a%b", "a" * 300) is False
+    assert like_matches("%a%a%a%b", "a" * 300 + "b") is True
+    assert select([{"field": "bio"}, "like", "%a%a%a%b"], [{"id": "1", "bio": "a" * 300}]) == []
+
+
+def test_regex_that_backtracked_exponentially_answers_at_once():
+    # `re` needs ~2 s for 24 a's and 4x more per 2 characters; RE2 is linear
+    records = [{"id": "1", "bio": "a" * 24 + "!"}, {"id": "2", "bio": "a" * 24}, {"id": "3", "bio": "a" * 4000 + "!"}]
+    assert select([{"field": "bio"}, "regex", "(a+)+$"], records) == ["2"]
+
+
+LIKE_PATTERNS = ["ann%", "%@B.C", "_ob@%", "%", "%%", "", "a%b%c", "%.%", "A_N%", "%x%", "__", "%_%_%", "a%%c"]
+LIKE_PATTERNS += ["%ß%", "%[%", "%\\%", "%a_a_a%b", "_%_"]
+
+
+@pytest.mark.parametrize("pattern", LIKE_PATTERNS)
+@pytest.mark.parametrize("value", ["ann@b.c", "Bob@x.org", "", "ab", "abc", "aXbYc", "[x]", "a\nc", "Straße", "\\"])
+def test_like_keeps_its_old_meaning(pattern, value):
+    assert like_matches(pattern, value) is old_like(pattern, value)
+
+
+def test_like_counts_characters_even_when_lower_case_is_longer():
+    assert like_matches("_x", "İx") and like_matches("İ%", "İstanbul") and not like_matches("__x", "İx")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["^a.*\\.c$", "b@", "^[a-z]+@[a-z.]+$", "(?i)ANN", "\\d{2,}", "a|x", "^$", "\\bb", "[^@]+@x\\.org", "é+"],
+)
+@pytest.mark.parametrize("value", ["ann@b.c", "bob@x.org", "", "Ann@B.C", "tel 0612", "café", "x"])
+def test_regex_agrees_with_python_re_on_ordinary_patterns(pattern, value):
+    assert select([{"field": "v"}, "regex", pattern], [{"id": "1", "v": value}]) == (
+        ["1"] if re.search(pattern, value) else []
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("(a)\\1", "invalid escape sequence"),  # backreference
+        ("(?=a)b", "invalid perl operator"),  # lookahead
+        ("(?<!a)b", "invalid perl operator"),  # lookbehind
+        ("[[:alpha:]{1001}", "missing ]"),
+        ("a{1001}", "invalid repetition size"),
+        (".{1000}" * 30, "pattern too large"),  # linear, but too costly per character
+        ("\ud800", "not valid Unicode"),
+    ],
+)
+def test_what_re2_cannot_take_is_a_400_that_names_the_problem(pattern, reason):
+    with pytest.raises(BadRequest, match=re.escape(reason)):
+        parse_condition([{"field": "bio"}, "regex", pattern])
+
+
+def test_patterns_keep_their_length_cap():
+    for comparator in ("like", "regex"):
+        with pytest.raises(BadRequest, match=f"at most {MAX_PATTERN} characters"):
+            parse_condition([{"field": "bio"}, comparator, "a" * (MAX_PATTERN + 1)])
+
+
+def test_values_longer_than_the_cap_never_match():
+    at_cap, over = {"id": "1", "bio": "x" * MAX_MATCHED_LENGTH}, {"id": "2", "bio": "x" * (MAX_MATCHED_LENGTH + 1)}
+    assert select([{"field": "bio"}, "like", "x%"], [at_cap, over]) == ["1"]
+    assert select([{"field": "bio"}, "regex", "^x"], [at_cap, over]) == ["1"]
+    assert select([{"field": "bio"}, "=", over["bio"]], [at_cap, over]) == ["2"]  # only pattern matching is capped
+
+
+def test_re2_is_loaded_only_by_a_regex_condition():
+    # a cold start that never sees `regex` must not pay for loading RE2
+    script = (
+        "import sys; from ums.conditions import parse_condition, matches\n"
+        "c = parse_condition([{'field': 'e'}, 'like', '%a%', 'and', {'field': 'e'}, '=', 'a'])\n"
+        "matches(c, {'e': 'a'}); assert 're2' not in sys.modules\n"
+        "matches(parse_condition([{'field': 'e'}, 'regex', 'a']), {'e': 'a'}); assert 're2' in sys.modules\n"
+    )
+    layer = Path(__file__).parents[2] / "layers" / "ums"
+    subprocess.run([sys.executable, "-c", script], check=True, env={**os.environ, "PYTHONPATH": str(layer)})

@@ -4,6 +4,11 @@ JS SDK sends them. Conditions are parsed into a tree and evaluated; nothing is e
     cond   = [expr, connector, expr, ...]       connector: and && or ||  (and binds tighter)
     expr   = {"field": "a.b"}, comparator, value  |  [ ... ]  (a nested group)
     comparator: = != > < >= <= null in "not in" like regex between
+
+`like` and `regex` never backtrack (a hostile pattern must not stall a scan): their cost grows
+linearly with the value. `like` is matched piece by piece between its `%`s; `regex` is RE2 syntax
+(google-re2, loaded on first use), which has no backreferences or lookaround. Values longer than
+MAX_MATCHED_LENGTH never match either.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from ums.errors import BadRequest
+
+if TYPE_CHECKING:
+    import re2
 
 CONNECTORS = {"and": "and", "&&": "and", "or": "or", "||": "or"}
 COMPARATORS = ("=", "!=", ">", "<", ">=", "<=", "null", "in", "not in", "like", "regex", "between")
@@ -23,6 +31,10 @@ QUERYABLE_DEFAULTS = ("id", "email", "active", "created_at", "updated_at", "mobi
 MAX_DEPTH = 8
 MAX_TERMS = 64
 MAX_PATTERN = 256
+MAX_MATCHED_LENGTH = 4096  # longer values never match `like` or `regex`: bounds the cost per value
+# RE2's memory budget per pattern; it also bounds the compiled program, hence the cost per character
+# (a pattern that needs more is a 400, e.g. `.{1000}` repeated).
+REGEX_MAX_MEM = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,21 +136,82 @@ def _comparison(field_spec: dict[str, Any], comparator: Any, value: Any) -> Comp
     if comparator in ("like", "regex"):
         if not isinstance(value, str) or len(value) > MAX_PATTERN:
             raise BadRequest(f"cond: '{comparator}' on '{field}' needs a string of at most {MAX_PATTERN} characters")
-        _pattern(comparator, value)  # compile now: a bad pattern is the client's 400
+        _like(value) if comparator == "like" else _regex(value)  # compile now: a bad pattern is the client's 400
     if isinstance(value, dict):
         raise BadRequest(f"cond: the value compared with '{field}' cannot be an object")
     return Comparison(field, comparator, value)
 
 
-@cache
-def _pattern(comparator: str, value: str) -> re.Pattern[str]:
-    if comparator == "like":
-        regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in value)
-        return re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL)
+@dataclass(frozen=True)
+class _Piece:
+    """What a `like` pattern holds between two `%`s: a fixed-length regex (`_` is any one
+    character), so `re` has nothing to backtrack over in it."""
+
+    regex: re.Pattern[str]
+    width: int
+
+
+@lru_cache(maxsize=256)  # bounded: patterns come from clients
+def _like(pattern: str) -> tuple[_Piece, ...]:
+    return tuple(
+        _Piece(re.compile("".join("." if c == "_" else re.escape(c) for c in piece), re.DOTALL), len(piece))
+        for piece in _fold(pattern).split("%")
+    )
+
+
+def like_matches(pattern: str, value: str) -> bool:
+    """SQL `like`, case-insensitive: `%` is any run of characters, `_` any one character.
+    The first piece must start the value and the last must end it; each piece in between is
+    placed at its leftmost fit after the one before (leftmost always leaves the most room), so
+    nothing is ever retried: at most len(value) x len(pattern) steps."""
+    pieces = _like(pattern)
+    text = _fold(value)
+    if len(pieces) == 1:  # no `%`
+        return pieces[0].regex.fullmatch(text) is not None
+    first, *middle, last = pieces
+    end = len(text) - last.width
+    if end < first.width or not first.regex.match(text) or not last.regex.fullmatch(text, end):
+        return False
+    position = first.width
+    for piece in middle:
+        found = piece.regex.search(text, position, end)
+        if found is None:
+            return False
+        position = found.end()
+    return True
+
+
+def _fold(text: str) -> str:
+    """Lower case, one character for one (so `_` still counts characters): a character whose
+    lower case is longer (such as 'İ') is kept as it is."""
+    lowered = text.lower()
+    if len(lowered) == len(text):  # lower() never shortens a character
+        return lowered
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re2._Regexp:
+    """`pattern` compiled by RE2 (linear-time matching); a 400 naming the problem if RE2
+    cannot take it. google-re2 is imported here, so only a `regex` query pays for loading it."""
+    import re2
+
+    options = re2.Options()
+    options.max_mem = REGEX_MAX_MEM
+    options.never_capture = True  # matching only: no groups to report
+    options.log_errors = False  # the pattern is the client's; keep it out of stderr
     try:
-        return re.compile(value)
-    except re.error as err:
-        raise BadRequest(f"cond: invalid regex {value!r}: {err}") from None
+        return re2.compile(pattern, options)
+    except UnicodeEncodeError:
+        raise BadRequest("cond: the regex is not valid Unicode") from None
+    except re2.error as err:
+        detail = err.args[0].decode("utf-8", "replace") if isinstance(err.args[0], bytes) else str(err.args[0])
+        if "too large" in detail:
+            detail += f" (a pattern may compile to at most {REGEX_MAX_MEM // 1024} KiB: use smaller repetitions)"
+        raise BadRequest(
+            f"cond: invalid regex {pattern!r}: {detail}. "
+            "Patterns use RE2 syntax: no backreferences, lookahead or lookbehind"
+        ) from None
 
 
 _MISSING = object()
@@ -183,7 +256,9 @@ def matches(condition: Condition, record: dict[str, Any]) -> bool:
     if op == "between":
         low, high = expected
         return _ordered(value, low, lambda a, b: a >= b) and _ordered(value, high, lambda a, b: a <= b)
-    return isinstance(value, str) and bool(_pattern(op, expected).search(value))
+    if not isinstance(value, str) or len(value) > MAX_MATCHED_LENGTH:
+        return False
+    return like_matches(expected, value) if op == "like" else _regex(expected).search(value) is not None
 
 
 def equality_on(condition: Condition, field: str) -> Any:

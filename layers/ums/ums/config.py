@@ -35,6 +35,7 @@ class Settings:
     password_min_length: int
     prevent_user_existence_errors: bool
     default_reset_url: str
+    select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
     # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1).
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -69,6 +70,7 @@ def settings() -> Settings:
         password_min_length=int(env.get("PASSWORD_MIN_LENGTH", "8")),
         prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
         default_reset_url=env.get("DEFAULT_RESET_URL", ""),
+        select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
         argon2_time_cost=max(2, int(env.get("ARGON2_TIME_COST", "2"))),
         argon2_memory_kib=max(19456, int(env.get("ARGON2_MEMORY_KIB", "19456"))),
         argon2_parallelism=max(1, int(env.get("ARGON2_PARALLELISM", "1"))),

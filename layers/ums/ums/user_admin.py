@@ -1,10 +1,13 @@
 """Users CRUD (`/ums/users`): select, update and delete users with Jexia's conditions, for
 callers a policy allows. An email equality in the condition uses the email index; anything
-else scans the users page by page."""
+else scans the users page by page. Every request has a deadline (SELECT_DEADLINE_SECONDS): a
+condition still matching when it passes is a 400 that changed nothing; an update or delete whose
+writes reach it stops there and answers with the users it did change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from time import monotonic
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,6 +15,7 @@ from pynamodb.expressions.update import Action
 
 from ums import policies
 from ums.conditions import Query, apply_window, equality_on, matches, parse_query
+from ums.config import settings
 from ums.errors import BadRequest
 from ums.events import USER_DELETE, new_event
 from ums.observability import logger, metrics
@@ -20,12 +24,16 @@ from ums.store.models import UserModel
 from ums.users import email_key, now_rfc3339, profile_attribute, public_record, validate_profile
 
 UNCHANGEABLE_HERE = ("email", "mobile")
+TOO_SLOW = (
+    "The condition took too long to match (over {seconds:g} s): narrow it, "
+    "e.g. with an email or id equality, which uses an index instead of a scan"
+)
 
 
 def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     policies.require(subject, "read")
     query = parse_query(params)
-    return apply_window([public_record(u) for u in _matching(query)], query)
+    return apply_window([public_record(u) for u in _matching(query, _deadline())], query)
 
 
 def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -33,8 +41,12 @@ def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> 
     query = _with_condition(params, "update")
     actions = _update_actions(body)
     deactivating = body.get("active") is False
-    updated = []
-    for user in _matching(query):
+    deadline = _deadline()
+    updated: list[dict[str, Any]] = []
+    for user in list(_matching(query, deadline)):  # match all first: a slow condition changes nothing
+        if monotonic() > deadline:
+            _stopped("update", updated, subject)
+            break
         user_actions = list(actions)
         if deactivating and user.active:  # suspending a user ends every session
             user_actions += [UserModel.token_generation.add(1), UserModel.kept_session.remove()]
@@ -48,8 +60,12 @@ def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> 
 def delete(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     policies.require(subject, "delete")
     query = _with_condition(params, "delete")
-    deleted = []
-    for user in list(_matching(query)):
+    deadline = _deadline()
+    deleted: list[dict[str, Any]] = []
+    for user in list(_matching(query, deadline)):  # match all first: a slow condition deletes nothing
+        if monotonic() > deadline:
+            _stopped("delete", deleted, subject)
+            break
         user_store.delete(user, new_event(USER_DELETE, user))
         user_store.delete_tokens(user.id)
         deleted.append(public_record(user))
@@ -65,7 +81,18 @@ def _with_condition(params: dict[str, list[str]], action: str) -> Query:
     return query
 
 
-def _matching(query: Query) -> Iterable[UserModel]:
+def _deadline() -> float:
+    return monotonic() + settings().select_deadline_seconds
+
+
+def _stopped(action: str, done: list[dict[str, Any]], subject: str) -> None:
+    """The deadline passed between writes: the answer lists only the users changed so far."""
+    logger.warning("Deadline reached: stopped early", extra={"action": action, "by": subject, "count": len(done)})
+
+
+def _matching(query: Query, deadline: float) -> Iterator[UserModel]:
+    """The users `query` selects, by index when it can; a 400 once `deadline` (a monotonic()
+    time) passes, so a slow scan answers before the function's timeout."""
     candidates: Iterable[UserModel]
     email = equality_on(query.condition, "email") if query.condition else None
     user_id = equality_on(query.condition, "id") if query.condition else None
@@ -78,7 +105,11 @@ def _matching(query: Query) -> Iterable[UserModel]:
     else:
         candidates = user_store.scan_all()
     condition = query.condition
-    return (u for u in candidates if condition is None or matches(condition, public_record(u)))
+    for user in candidates:
+        if monotonic() > deadline:
+            raise BadRequest(TOO_SLOW.format(seconds=settings().select_deadline_seconds))
+        if condition is None or matches(condition, public_record(user)):
+            yield user
 
 
 def _update_actions(body: dict[str, Any]) -> list[Action]:
