@@ -16,6 +16,8 @@ from bench.measures import (
     cold_init,
     handler_overhead,
     mail_latency,
+    refusal_timing,
+    revocation_cost,
     round_trips,
     running_local_stack,
     throughput,
@@ -57,6 +59,10 @@ def main() -> None:
         results["dynamodb_round_trips"] = round_trips(client, counter)
         print("3. handler overhead (handler / the same DynamoDB calls made directly; fixed-cost hasher)")
         results["handler_overhead"] = _with_fixed_cost_hasher(lambda: handler_overhead(client, counter, iterations))
+        print("sign-in refusals: real account (wrong password) vs unknown email (real Argon2)")
+        results["sign_in_refusals"] = refusal_timing(client, counter, iterations)
+        print("revocation cost (the user item every authenticated request reads)")
+        results["revocation_cost"] = revocation_cost()
         print(f"users select over {crowd} users (DynamoDB calls, items read)")
         results["users_select"] = users_select(client, counter, crowd)
     with running_local_stack() as base:
@@ -105,6 +111,16 @@ def print_table(results: dict[str, Any]) -> None:
         "3. handler overhead (target ratio <= 1.3)",
         results["handler_overhead"],
         ["operation", "handler_ms", "direct_ms", "ratio"],
+    )
+    table(
+        "sign-in refusals: known email + wrong password vs unknown email (same status, calls and hashing)",
+        [results["sign_in_refusals"]],
+        ["iterations", "known_ms", "unknown_ms", "ratio", "same_calls", "known_calls"],
+    )
+    table(
+        "revocation cost (revoked sessions ride on the user item: no extra call)",
+        results["revocation_cost"],
+        ["revoked_sessions", "user_item_bytes", "read_units", "get_user_calls"],
     )
     table(
         "4. mail latency (target p95 <= 1000 ms)", [results["mail_latency"]], ["requests", "p50_ms", "p95_ms", "max_ms"]

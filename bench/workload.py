@@ -4,6 +4,7 @@ function loader, against moto with the tables of template.yaml."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ class Client:
         token: str | None = None,
         path_parameters: dict[str, str] | None = None,
         query: str = "",
+        source_ip: str = "127.0.0.1",
     ) -> tuple[int, Any]:
         fn = self.functions[function]
         route = fn.spec.routes[0]
@@ -41,12 +43,35 @@ class Client:
             body=json.dumps(body).encode() if body is not None else b"",
             path_parameters=path_parameters,
             query=query,
+            source_ip=source_ip,
         )
         result = fn.invoke(event)
         return int(result["statusCode"]), json.loads(result["body"])
 
 
 Operation = Callable[[], Any]
+
+
+def some_source() -> str:
+    """A source address of its own: refused sign-ins would otherwise reach the per-source ceiling."""
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+def sign_in(client: Client, email: str, password: str = PASSWORD) -> tuple[int, Any]:
+    body = {"method": "ums", "email": email, "password": password}
+    return client.call("SignInFunction", body, source_ip=some_source())
+
+
+def revoke_by_reuse(client: Client, refresh_token: str) -> None:
+    """Revokes the session of `refresh_token` as a thief's late reuse would: rotate, leave the
+    grace window, present the rotated token again."""
+    from ums.store.models import SessionModel
+
+    client.call("RefreshTokenFunction", {"refresh_token": refresh_token})
+    session = SessionModel.get(SessionModel.key_for(refresh_token.split(".")[1]))
+    session.update(actions=[SessionModel.rotated_at.set(int(session.rotated_at) - 3600)])
+    status, _ = client.call("RefreshTokenFunction", {"refresh_token": refresh_token})
+    assert status == 401, status
 
 
 def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, int]]:
@@ -64,6 +89,18 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
 
     def fresh_email() -> None:
         state["email"] = f"bench-{uuid.uuid4().hex}@example.com"
+
+    def revoked_session() -> None:
+        new_session()
+        revoke_by_reuse(client, state["refresh_token"])
+
+    def rotated_long_ago() -> None:
+        from ums.store.models import SessionModel
+
+        new_session()
+        client.call("RefreshTokenFunction", {"refresh_token": state["refresh_token"]})
+        session = SessionModel.get(SessionModel.key_for(state["refresh_token"].split(".")[1]))
+        session.update(actions=[SessionModel.rotated_at.set(int(session.rotated_at) - 3600)])
 
     def reset_requested() -> None:
         from ums.crypto import decrypt_token
@@ -86,11 +123,23 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             lambda: client.call("SignInFunction", {"method": "ums", "email": state["email"], "password": PASSWORD}),
             200,
         ),
+        "sign-in (wrong password)": (new_user, lambda: sign_in(client, state["email"], NEW_PASSWORD), 401),
+        "sign-in (unknown email)": (fresh_email, lambda: sign_in(client, state["email"]), 401),
         "get user": (new_session, lambda: client.call("GetUserFunction", token=state["access_token"]), 200),
+        "get user (revoked session)": (
+            revoked_session,
+            lambda: client.call("GetUserFunction", token=state["access_token"]),
+            401,
+        ),
         "refresh": (
             new_session,
             lambda: client.call("RefreshTokenFunction", {"refresh_token": state["refresh_token"]}),
             200,
+        ),
+        "refresh (late reuse: revokes)": (
+            rotated_long_ago,
+            lambda: client.call("RefreshTokenFunction", {"refresh_token": state["refresh_token"]}),
+            401,
         ),
         "change password": (
             new_session,
