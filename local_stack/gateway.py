@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
@@ -52,6 +53,16 @@ class Gateway(ThreadingHTTPServer):
         return None
 
 
+class BadFraming(Exception):
+    """The request's body cannot be read as its headers describe it: the connection is closed
+    after the answer, since what follows on it is not a request boundary anyone can trust."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 class GatewayHandler(BaseHTTPRequestHandler):
     server: Gateway
     protocol_version = "HTTP/1.1"
@@ -65,6 +76,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
 
     def do_OPTIONS(self) -> None:
+        try:
+            self.read_body()
+        except BadFraming as err:
+            self._send_error(err.status, err.message, close=True)
+            return
         origin = self._allowed_origin()
         if origin is None:
             self._send(204, b"", {})
@@ -80,28 +96,70 @@ class GatewayHandler(BaseHTTPRequestHandler):
             },
         )
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line or headers, an unknown method)
+        in Jexia's error format; the body, if any, was not read, so the connection closes."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # http.server's answer to a method it has no do_ for
+            code, message = HTTPStatus.METHOD_NOT_ALLOWED, None
+        self._send_error(code, message or HTTPStatus(code).phrase, close=True)
+
     def read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        """The body as Content-Length or chunked transfer encoding frames it, at most
+        MAX_REQUEST_BYTES; BadFraming (400, 413) when it cannot be read as framed."""
+        coding = self.headers.get("Transfer-Encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                raise BadFraming(400, "Unsupported Transfer-Encoding")
+            return self._read_chunked()
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            return b""
+        if len(lengths) > 1 or not re.fullmatch(r"[0-9]{1,20}", next(iter(lengths))):
+            raise BadFraming(400, "Invalid Content-Length header")
+        length = int(lengths.pop())
+        if length > MAX_REQUEST_BYTES:
+            raise BadFraming(413, "Request Entity Too Large")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise BadFraming(400, "Request body shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_text = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            if not re.fullmatch(rb"[0-9A-Fa-f]{1,16}", size_text):
+                raise BadFraming(400, "Invalid chunked request body")
+            size = int(size_text, 16)
+            if size == 0:
+                while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields, unused
+                return bytes(body)
+            if len(body) + size > MAX_REQUEST_BYTES:
+                raise BadFraming(413, "Request Entity Too Large")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.readline(3).strip():
+                raise BadFraming(400, "Invalid chunked request body")
+            body += chunk
 
     def _handle(self) -> None:
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_REQUEST_BYTES:
-            self._send_json(413, {"message": "Request Entity Too Large"})
+        try:
+            body = self.read_body()
+        except BadFraming as err:
+            self._send_error(err.status, err.message, close=True)
             return
         local = self.server.local_routes.get((self.command, url.path))
         if local is not None:
-            status, body = local(self)
-            if isinstance(body, str):
-                self._send(status, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
+            status, answer = local(self)
+            if isinstance(answer, str):
+                self._send(status, answer.encode(), {"Content-Type": "text/html; charset=utf-8"})
             else:
-                self._send_json(status, body)
+                self._send_json(status, answer)
             return
         found = self.server.match(self.command, url.path)
         if found is None:
-            self.read_body()
-            self._send_json(404, {"message": "Not Found"})
+            self._send_error(404, "Not Found")
             return
         route, path_parameters, fn = found
         headers: dict[str, str] = {}
@@ -114,7 +172,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             route_key=f"{route.method} {route.path}",
             query=url.query,
             headers=headers,
-            body=self.read_body(),
+            body=body,
             path_parameters=path_parameters,
             source_ip=self.client_address[0],
         )
@@ -122,7 +180,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             result = fn.invoke(event)
         except Exception as err:  # the runtime answers 500 when a handler raises
             print(f"{fn.spec.logical_id} raised {type(err).__name__}: {err}", flush=True)
-            self._send_json(500, {"message": "Internal Server Error"})
+            self._send_error(500, "Internal Server Error")
             return
         self._send_result(result)
 
@@ -139,18 +197,26 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, body: Any) -> None:
         self._send(status, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
-    def _send(self, status: int, raw: bytes, headers: dict[str, str]) -> None:
+    def _send_error(self, status: int, message: str, close: bool = False) -> None:
+        """The gateway's own errors, in the handlers' (Jexia's) error format."""
+        body = [{"message": message, "request_id": str(uuid.uuid4())}]
+        self._send(status, json.dumps(body).encode(), {"Content-Type": "application/json"}, close=close)
+
+    def _send(self, status: int, raw: bytes, headers: dict[str, str], close: bool = False) -> None:
         self.send_response(status)
         origin = self._allowed_origin()
         for name, value in {**headers, **(self._cors_headers(origin) if origin else {})}.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(raw)))
+        if close:
+            self.send_header("Connection", "close")  # also sets self.close_connection
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(raw)
 
     def _allowed_origin(self) -> str | None:
-        origin = self.headers.get("Origin")
+        # http.server may refuse a request before its headers were read.
+        origin = self.headers.get("Origin") if getattr(self, "headers", None) else None
         allowed = self.server.allowed_origins
         if not origin:
             return None

@@ -13,11 +13,25 @@ from local_stack.pollers import pollers
 from local_stack.template import Stack
 
 
+def aws_environment(endpoint: str, region: str) -> str:
+    """The shell line that points any AWS client (the aws CLI, boto3) at the emulator."""
+    credentials = "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+    return f"AWS_ENDPOINT_URL={endpoint} {credentials} AWS_DEFAULT_REGION={region}"
+
+
 class LocalStack:
-    def __init__(self, port: int = 3000, smtp_port: int = 2525, overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 3000,
+        smtp_port: int = 2525,
+        overrides: dict[str, str] | None = None,
+        aws_port: int = 0,
+    ) -> None:
+        self.overrides = dict(overrides or {})
         self.stack = Stack(overrides)
         self.port = port
         self.smtp_port = smtp_port
+        self.aws_port = aws_port
         self.mailbox = Mailbox()
         self.moto: MotoServer | None = None
         self.smtp: SmtpCapture | None = None
@@ -26,7 +40,7 @@ class LocalStack:
         self._stopped = threading.Event()
 
     def start(self) -> LocalStack:
-        self.moto = MotoServer(on_mail=self.mailbox.add_ses_request).start()
+        self.moto = MotoServer(on_mail=self.mailbox.add_ses_request, port=self.aws_port).start()
         use_endpoint(self.moto.endpoint, self.stack.region)
         create_resources(self.stack)
         self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
@@ -59,7 +73,9 @@ class LocalStack:
                 "status": "ok",
                 "aws_endpoint": self.moto.endpoint,
                 "region": self.stack.region,
+                "aws_env": aws_environment(self.moto.endpoint, self.stack.region),
                 "smtp": {"host": "127.0.0.1", "port": self.smtp.port},
+                "parameter_overrides": self.overrides,
             }
 
         def mail(_: GatewayHandler) -> tuple[int, Any]:

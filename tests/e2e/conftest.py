@@ -30,7 +30,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
     }
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    # A running `make dev` may have fixed the emulator's port: this stack takes a free one.
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "UMS_LOCAL_AWS_PORT"):
         env.pop(name, None)
     log_path = tmp_path_factory.mktemp("local-stack") / "output.log"
     log = log_path.open("w")
