@@ -11,12 +11,18 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
 .PHONY: dev demo test lint bench invoke validate build clean venv
 
+# First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
-	test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .  # the `ums` command
-	touch $@
+	@echo "==> Setting up $(VENV) with $(PYTHON_FOR_VENV) (first run, or the requirements changed)"
+	@test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
+	@echo "==> Upgrading pip"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@echo "==> Installing requirements-dev.txt (runtime, test and deploy dependencies)"
+	@$(PY) -m pip install -r requirements-dev.txt
+	@echo "==> Installing the ums command (pip install -e .)"
+	@$(PY) -m pip install --quiet --no-deps -e .
+	@touch $@
+	@echo "==> $(VENV) is ready"
 
 venv: $(VENV)/.installed
 
@@ -33,8 +39,9 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-invoke: $(VENV)/.installed  ## make invoke FN=SignUpFunction EVENT=events/sign_up.json
-	$(PY) -m local_stack invoke $(FN) $(EVENT)
+# STACK=running: against the emulator of the `make dev` on UMS_LOCAL_PORT (its users and tokens).
+invoke: $(VENV)/.installed  ## make invoke FN=SignUpFunction EVENT=events/sign_up.json [STACK=running]
+	$(PY) -m local_stack invoke $(if $(STACK),--stack $(STACK)) $(FN) $(EVENT)
 
 bench: $(VENV)/.installed  ## make bench [QUICK=1]
 	$(PY) -m bench $(if $(QUICK),--quick)
