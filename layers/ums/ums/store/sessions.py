@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -221,7 +223,9 @@ def _count_failure(tx: TransactWrite, counters: list[Counter], now: int) -> None
 
 def _transact(counters: list[Counter], now: int, write: Callable[[TransactWrite], None]) -> None:
     keys = {counter.key: counter for counter in counters}
-    for _ in range(TRANSACTION_ATTEMPTS):
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not a secret)
         tx = TransactWrite(connection=transaction_connection())
         try:
             with tx:
@@ -236,7 +240,8 @@ def _transact(counters: list[Counter], now: int, write: Callable[[TransactWrite]
                 raise NotFound("User not found") from None
             if not conflicted(err):
                 raise
-    # Concurrent attempts on the same counters kept colliding: an attack in progress; back off.
+    # Concurrent attempts on the same counters (one account, or one source) kept colliding: an
+    # attack, or a burst from one address; the client retries after a second.
     raise Throttled(1)
 
 
