@@ -13,7 +13,6 @@ MAX_MATCHED_LENGTH never match either.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ums.errors import BadRequest
+from ums.http import load_json
 
 if TYPE_CHECKING:
     import re2
@@ -54,10 +54,8 @@ Condition = Comparison | Group
 
 
 def parse_json(name: str, text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise BadRequest(f"Query parameter '{name}' is not valid JSON: {err}") from None
+    """A query parameter's JSON, with the same limits as a body (nesting, Unicode, digits)."""
+    return load_json(text, f"Query parameter '{name}'")
 
 
 def parse_condition(raw: Any, depth: int = 0) -> Condition:
