@@ -1,5 +1,5 @@
-"""`make demo`: against a running `make dev`, configure an SES integration, a password-reset
-automation and an application, then walk the whole reset flow, printing each step.
+"""`make demo`: against a running `make dev`, configure an SES integration and a password-reset
+automation, then walk the whole reset flow, printing each step.
 
 The configuration goes through `ums apply`'s idempotent logic (items matched by name), so running
 the demo again, or after the README's walk-through, changes nothing and a reset still sends one
@@ -27,7 +27,6 @@ CONFIG: dict[str, Any] = {
     "integrations": [
         {"name": "SES", "type": "ses", "sender": "no-reply@example.com", "reply_to": "support@example.com"}
     ],
-    "applications": [{"name": "demo", "reset_url": "https://app.example.com/reset", "email_tags": ["demo"]}],
     "automations": [
         {
             "name": "Password reset",
@@ -55,8 +54,8 @@ def step(title: str, method: str, path: str, body: Any = None, expected: int = 2
 
 
 def configure(client: Client) -> None:
-    """The integration, application and automation, as `ums apply` would make them."""
-    print("\n== Configure an SES integration, an application and a password-reset automation")
+    """The integration and automation, as `ums apply` would make them."""
+    print("\n== Configure an SES integration and a password-reset automation")
     print("   (the same idempotent logic as `ums apply`: a second run changes nothing)")
     try:
         summary = apply_config(client, CONFIG, "the demo's configuration")
@@ -87,13 +86,9 @@ def main() -> None:
     configure(Client(BASE))
     email = f"demo-{uuid.uuid4().hex[:6]}@example.com"
     step("Sign up", "POST", "/ums/signup", {"email": email, "password": "correct horse battery staple"}, 201)
-    step(
-        "Request a reset for that application",
-        "POST",
-        "/ums/resetpassword",
-        {"email": email, "application": "demo"},
-        202,
-    )
+    # Anonymous callers get the project's default reset link (DefaultResetUrl); naming an
+    # application on this route needs the app server's API key.
+    step("Request a reset", "POST", "/ums/resetpassword", {"email": email}, 202)
     mail = None
     for _ in range(50):
         mails = [m for m in requests.get(f"{BASE}/_local/mail", timeout=5).json() if email in m["to"]]
