@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev demo test lint bench invoke validate build clean venv
+.PHONY: dev demo test lint bench fuzz invoke validate build clean venv
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
@@ -42,6 +42,9 @@ lint: $(VENV)/.installed
 # STACK=running: against the emulator of the `make dev` on UMS_LOCAL_PORT (its users and tokens).
 invoke: $(VENV)/.installed  ## make invoke FN=SignUpFunction EVENT=events/sign_up.json [STACK=running]
 	$(PY) -m local_stack invoke $(if $(STACK),--stack $(STACK)) $(FN) $(EVENT)
+
+fuzz: $(VENV)/.installed  ## long hostile-input runs: 2000 generated requests per route in process, 2000 over HTTP
+	UMS_FUZZ_EXAMPLES=2000 UMS_FUZZ_LOCAL_EXAMPLES=2000 $(PY) -m pytest tests/integration/test_fuzz.py tests/e2e/test_fuzz_local_stack.py
 
 bench: $(VENV)/.installed  ## make bench [QUICK=1]
 	$(PY) -m bench $(if $(QUICK),--quick)
