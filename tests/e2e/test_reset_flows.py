@@ -225,7 +225,7 @@ def test_customer_guide_link_and_apply(base_url, named_templates, key_header):
 
 
 def test_unknown_app_name_falls_back_to_the_default_url(base_url, named_templates, reset_automation, key_header):
-    # Both fixtures, whatever ran before: two automations answer the reset event, so two mails.
+    # Both fixtures' automations answer the reset event (other tests may add more): one mail each.
     user = new_user(base_url)
     post(
         base_url,
@@ -234,8 +234,8 @@ def test_unknown_app_name_falls_back_to_the_default_url(base_url, named_template
         headers=key_header,
         expected=202,
     )
-    mails = mail_to(base_url, user["email"], count=2)
-    assert len(mails) == 2
+    mails = mail_to(base_url, user["email"], automation=reset_automation)
+    mails += mail_to(base_url, user["email"], template="mb-user-password")
     for mail in mails:
         assert link_in(mail["html"].replace("&amp;", "&")).startswith(
             "https://example.com/reset-password?accountId=ums&customerId=" + user["id"]
