@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from ums.automation.pipeline import IDEMPOTENCY, process_event
+from ums.automation.idempotency import IDEMPOTENCY
+from ums.automation.pipeline import process_event
 from ums.observability import logger, metrics
 from ums.store.models import EventModel
 

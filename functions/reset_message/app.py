@@ -4,7 +4,7 @@ the bus become password resets (the outbox then mails them through the automatio
 from typing import Any
 
 from ums.automation import messages
-from ums.automation.pipeline import IDEMPOTENCY
+from ums.automation.idempotency import IDEMPOTENCY
 from ums.observability import logger, metrics
 
 

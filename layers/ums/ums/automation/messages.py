@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-from ums.automation.pipeline import IDEMPOTENCY, IDEMPOTENCY_STORE
+from ums.automation.idempotency import IDEMPOTENCY, IDEMPOTENCY_STORE
 from ums.errors import NotFound, TooManyRequests, UmsError
 from ums.observability import logger, metrics
 from ums.resets import request_reset

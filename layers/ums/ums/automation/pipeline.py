@@ -14,22 +14,18 @@ from urllib.parse import urlencode, urlsplit
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import idempotent_function
+from pynamodb.exceptions import UpdateError
 
 from ums.automation import templates
+from ums.automation.idempotency import IDEMPOTENCY, IDEMPOTENCY_STORE
 from ums.automation.mail import Mail, PermanentFailure, send
 from ums.config import settings
 from ums.crypto import decrypt_token
 from ums.events import EVENT_TYPES
 from ums.observability import logger, metrics
 from ums.store import config as config_store
-from ums.store.models import EventModel, plain
-
-IDEMPOTENCY_SECONDS = 7 * 24 * 3600
+from ums.store.models import EventModel, condition_failed, plain
 
 
 @cache
@@ -39,7 +35,10 @@ def _events_client() -> Any:
 
 def process_event(event: EventModel) -> None:
     """Sends every enabled automation's mail for `event`, then publishes it. A permanent
-    failure marks the event failed; a transient one raises so the record is retried."""
+    failure marks the event failed; a transient one raises so the record is retried. A record
+    that is not an event at all raises too: it ends in the failure queue for an operator."""
+    if event.event not in EVENT_TYPES or not isinstance(_mapping(event.user).get("email"), str):
+        raise ValueError(f"Outbox record {event.id!r} is not an event of this service (no known event or email)")
     automations = [
         a for a in config_store.list_all("automation") if a.get("event") == event.event and a.get("enabled", True)
     ]
@@ -57,12 +56,24 @@ def process_event(event: EventModel) -> None:
             metrics.add_metric(name="MailRejected", unit=MetricUnit.Count, value=1)
             logger.error("Mail permanently refused", extra={"event_id": event.id, "reason": str(err)})
     publish_event(event)
-    event.update(
-        actions=[
-            EventModel.status.set("failed" if failures else "sent"),
-            EventModel.failure.set("; ".join(failures)) if failures else EventModel.failure.remove(),
-        ]
-    )
+    _record_outcome(event, failures)
+
+
+def _record_outcome(event: EventModel, failures: list[str]) -> None:
+    """The event's status after delivery, only while the event exists: an unconditional update
+    would recreate an expired or deleted event as an `{id, status}` stub."""
+    try:
+        event.update(
+            actions=[
+                EventModel.status.set("failed" if failures else "sent"),
+                EventModel.failure.set("; ".join(failures)) if failures else EventModel.failure.remove(),
+            ],
+            condition=EventModel.id.exists(),
+        )
+    except UpdateError as err:
+        if not condition_failed(err):
+            raise
+        logger.warning("Event gone before its status was recorded", extra={"event_id": event.id})
 
 
 def _deliver(
@@ -96,8 +107,6 @@ def _deliver(
     return message_id
 
 
-IDEMPOTENCY = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
-IDEMPOTENCY_STORE = DynamoDBPersistenceLayer(table_name=settings().idempotency_table)
 # One mail per (event, automation): the key is the `delivery` argument.
 _deliver_once = idempotent_function(
     data_keyword_argument="delivery", config=IDEMPOTENCY, persistence_store=IDEMPOTENCY_STORE
@@ -189,23 +198,31 @@ def _tags(value: Any) -> dict[str, str]:
     return {}
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A map attribute as a dict; anything else (missing, malformed) as an empty one."""
+    value = plain(value)
+    return value if isinstance(value, dict) else {}
+
+
 def publish_event(event: EventModel) -> None:
-    """The event on the stack's bus, without the token: for other consumers (`*.*.transactional`)."""
-    user = plain(event.user)
+    """The event on the stack's bus, without the token: for other consumers (`*.*.transactional`).
+    Fields the record lacks are published as null rather than failing the delivery."""
+    user = _mapping(event.user)
+    event_type = EVENT_TYPES.get(str(event.event))
     detail = {
         "event_id": event.id,
         "event": event.event,
         "user": {k: user.get(k) for k in ("id", "email", "country", "language")},
-        "application": (plain(event.application) or {}).get("name"),
+        "application": _mapping(event.application).get("name"),
         "occurred_at": event.occurred_at,
-        "routing_key": event.routing_key,
+        "routing_key": event.routing_key or (event_type.routing_key if event_type else None),
     }
     _events_client().put_events(
         Entries=[
             {
                 "Source": "ums",
-                "DetailType": EVENT_TYPES[event.event].name if event.event in EVENT_TYPES else event.name,
-                "Detail": json.dumps(detail),
+                "DetailType": event_type.name if event_type else str(event.name or event.event or "UMS event"),
+                "Detail": json.dumps(detail, default=str),
                 "EventBusName": settings().event_bus_name,
             }
         ]
