@@ -19,16 +19,13 @@ def smtp():
     capture.stop()
 
 
+def smtp_integration(port: int) -> dict:
+    return {"id": "i1", "type": "smtp", "host": "127.0.0.1", "port": port, "tls": "none", "sender": "m@example.com"}
+
+
 def test_smtp_mail_has_text_html_reply_to_and_no_injected_header(smtp):
     mailbox, port = smtp
-    integration = {
-        "id": "i1",
-        "type": "smtp",
-        "host": "127.0.0.1",
-        "port": port,
-        "tls": "none",
-        "sender": "m@example.com",
-    }
+    integration = smtp_integration(port)
     mail = Mail(
         sender="m@example.com",
         to="ann@example.com",
@@ -46,3 +43,14 @@ def test_smtp_mail_has_text_html_reply_to_and_no_injected_header(smtp):
     assert captured["reply_to"] == "help@example.com"
     assert captured["text"].strip() == "hi" and captured["html"].strip() == "<p>hi</p>"
     assert captured["tags"] == {"event": "AfterSignUp"}
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b"])
+def test_a_line_separator_in_a_subject_value_does_not_stop_the_mail(smtp, separator):
+    mailbox, port = smtp
+    mail = Mail(sender="m@example.com", to="ann@example.com", subject=f"Hello Ann{separator}Bcc: x@example.com",
+                html="<p>hi</p>", text="hi\n")  # fmt: skip
+    send(smtp_integration(port), mail)
+    [captured] = mailbox.all()
+    assert captured["subject"] == "Hello Ann Bcc: x@example.com"
+    assert "Bcc" not in captured["headers"]

@@ -1,6 +1,7 @@
 import pytest
 from ums.automation import templates
 from ums.errors import BadRequest
+from ums.events import PASSWORD_RESET_REQUEST, SIGN_UP
 
 
 def test_jexia_go_style_and_jinja_placeholders_both_work():
@@ -28,13 +29,61 @@ def test_the_sandbox_refuses_unsafe_attribute_access():
         templates.render("{{ ''.__class__.__mro__[1].__subclasses__() }}", {}, html=False)
 
 
+PLACEHOLDERS = SIGN_UP.all_placeholders
+
+
 def test_compile_errors_name_field_and_line():
     with pytest.raises(BadRequest, match=r"'body' does not compile \(line 3\)"):
-        templates.check("a\nb\n{% for %}", "body")
+        templates.check("a\nb\n{% for %}", "body", PLACEHOLDERS, html=True)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "internal attributes like '__"),
+        ("{{ cycler.__init__.__globals__ }}", "unknown placeholder(s) cycler"),
+        ("{{ '{0.__class__}'.format_map(user) }}", "cannot be rendered"),
+        ("{{ lipsum }}", "unknown placeholder(s) lipsum"),
+        ("{% for i in range(3) %}{{ i }}{% endfor %}", "unknown placeholder(s) range"),
+        ("{{ namespace() }} {{ joiner() }}", "unknown placeholder(s) joiner, namespace"),
+        ("{{ user['__class__'] }}", "internal attributes like '__class__'"),
+        ("{{ user.email|attr('upper') }}", "does not compile (line 1): No filter named 'attr'"),
+        ("{{ 1 / 0 }}", "cannot be rendered: ZeroDivisionError"),
+        ("{{ token }}", "unknown placeholder(s) token"),  # no token in a sign-up mail
+    ],
+)
+def test_templates_that_can_only_fail_are_refused_when_saved(source, reason):
+    with pytest.raises(BadRequest) as refused:
+        templates.check(source, "subject", PLACEHOLDERS, html=False)
+    assert "Template 'subject'" in refused.value.message and reason in refused.value.message
+
+
+def test_a_template_with_placeholders_and_filters_a_mail_needs_is_accepted():
+    source = (
+        "{% if user.first_name %}Hi {{ user.first_name|title }}{% else %}Hello{% endif %}, "
+        "{{ email|lower }} {{ merge_vars.FNAME|default('you') }} {{ user.address.city }} "
+        "{% for tag in application.email_tags %}{{ tag|upper }}{% endfor %} {{ event.name|truncate(20) }}"
+    )
+    templates.check(source, "body", PLACEHOLDERS, html=True)
+    reset = PASSWORD_RESET_REQUEST.all_placeholders
+    templates.check("{{.token}} {{ reset_link }} {{ expires_at }}", "body", reset, html=True)
+
+
+def test_a_field_the_user_lacks_renders_empty_instead_of_failing_the_mail():
+    assert templates.render("[{{ user.address.city }}]", {"user": {"email": "a@b.co"}}, html=False) == "[]"
+
+
+def test_no_globals_reach_a_template():
+    assert templates.render("[{{ lipsum }}{{ range }}{{ cycler }}]", {}, html=True) == "[]"
 
 
 def test_header_values_lose_cr_lf_nul():
     assert templates.header_value("Hi\r\nBcc: evil@example.com\x00") == "Hi  Bcc: evil@example.com"
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1b"])
+def test_header_values_lose_every_line_separator_and_control_character(separator):
+    assert templates.header_value(f"Ann{separator}Bcc: evil@example.com") == "Ann Bcc: evil@example.com"
 
 
 def test_text_is_derived_from_html_with_links_spelled_out():

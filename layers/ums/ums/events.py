@@ -15,7 +15,7 @@ from ums.config import settings
 from ums.store.models import EventModel, UserModel
 from ums.users import now_rfc3339, public_record
 
-COMMON_PLACEHOLDERS = ("email", "user", "application", "project_id", "event", "merge_vars")
+COMMON_PLACEHOLDERS = ("email", "first_name", "user", "application", "project_id", "event", "merge_vars", "email_tags")
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,13 @@ class EventType:
     routing_key: str  # Quicksilver-style, for EventBridge rules such as `*.*.transactional`
     placeholders: tuple[str, ...] = ()
 
+    @property
+    def all_placeholders(self) -> tuple[str, ...]:
+        """What a template for this event can use."""
+        return (*COMMON_PLACEHOLDERS, *self.placeholders)
+
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "placeholders": [*COMMON_PLACEHOLDERS, *self.placeholders]}
+        return {"id": self.id, "name": self.name, "placeholders": list(self.all_placeholders)}
 
 
 PASSWORD_RESET_REQUEST = EventType(

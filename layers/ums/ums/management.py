@@ -110,10 +110,10 @@ def _automation(body: dict[str, Any], item_id: str) -> dict[str, Any]:
         data["template"] = template
         return data
     for field in ("subject", "body"):
-        templates.check(required_string(body, field), field)
+        templates.check(required_string(body, field), field, event.all_placeholders, html=field == "body")
         data[field] = body[field]
     if body.get("text_body") is not None:
-        templates.check(required_string(body, "text_body"), "text_body")
+        templates.check(required_string(body, "text_body"), "text_body", event.all_placeholders, html=False)
         data["text_body"] = body["text_body"]
     return data
 
@@ -123,9 +123,11 @@ def _template(body: dict[str, Any], item_id: str) -> dict[str, Any]:
     data = {"name": item_id, "subject": required_string(body, "subject"), "html": required_string(body, "html")}
     if body.get("text") is not None:
         data["text"] = required_string(body, "text")
+    # A named template may serve any event: it may use what any event offers.
+    placeholders = {name for event in EVENT_TYPES.values() for name in event.all_placeholders}
     for field, source in data.items():
         if field != "name":
-            templates.check(source, field)
+            templates.check(source, field, placeholders, html=field == "html")
     return data
 
 

@@ -2,50 +2,113 @@
 
 User data only ever enters as variables, never into template source, so `{{ 7*7 }}` in a
 user's name renders literally. HTML bodies autoescape; subjects and text bodies do not, and
-every header value loses CR, LF and NUL.
+every header value loses its line breaks and control characters. A template sees only the
+event's placeholders and a small set of filters, and is rendered against sample placeholders
+when it is saved, so what can only fail at send time is refused then.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from html.parser import HTMLParser
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from ums.errors import BadRequest
 
 # Jexia wrote placeholders Go-style: {{.token}}, {{ .email }}.
 _GO_PLACEHOLDER = re.compile(r"\{\{(-?)\s*\.([A-Za-z_][\w.]*)")
-_HEADER_BREAKS = re.compile(r"[\r\n\x00]")
+# What a mail needs; no `attr`, `format`, `map`/`select` by attribute, `pprint`, `random`, `safe`.
+FILTERS = frozenset(
+    {
+        "abs", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+        "filesizeformat", "first", "float", "indent", "int", "items", "join", "last", "length", "list",
+        "lower", "max", "min", "replace", "reverse", "round", "slice", "sort", "string", "striptags",
+        "sum", "title", "tojson", "trim", "truncate", "unique", "upper", "urlencode", "urlize",
+        "wordcount", "wordwrap",
+    }
+)  # fmt: skip
+# Values like the ones the pipeline passes (pipeline.placeholders), to try a template on when saved.
+SAMPLE_PLACEHOLDERS: dict[str, Any] = {
+    "email": "ann@example.com",
+    "first_name": "Ann",
+    "user": {
+        "id": "00000000-0000-4000-8000-000000000000",
+        "email": "ann@example.com",
+        "active": True,
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "updated_at": "2026-01-01T00:00:00.000000Z",
+        "first_name": "Ann",
+        "country": "US",
+        "language": "en",
+    },
+    "application": {"name": "app", "email_tags": ["app"], "email_template": None},
+    "project_id": "ums",
+    "event": {"id": "AfterPasswordResetRequest", "name": "UMS: password reset request", "time": "2026-01-01T00:00:00Z"},
+    "merge_vars": {"FNAME": "Ann"},
+    "email_tags": {"app": "true"},
+    "token": "sample-token",
+    "reset_link": "https://example.com/reset?accountId=ums&customerId=0&token=sample-token&action=resetPwd",
+    "expires_at": "2026-01-01T01:00:00Z",
+}
 
 
 @cache
 def _environment(html: bool) -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=html, keep_trailing_newline=True)
+    # ChainableUndefined: a schemaless field a user lacks (`user.address.city`) renders empty
+    # instead of failing the mail.
+    env = SandboxedEnvironment(autoescape=html, keep_trailing_newline=True, undefined=ChainableUndefined)
+    env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
+    env.filters = {name: f for name, f in env.filters.items() if name in FILTERS}
+    return env
 
 
 def _source(template: str) -> str:
     return _GO_PLACEHOLDER.sub(r"{{\1 \2", template)
 
 
-def check(template: str, field: str) -> None:
-    """400 naming the field and line when `template` does not compile (checked when saved)."""
+def check(template: str, field: str, placeholders: Iterable[str], *, html: bool) -> None:
+    """400 naming the field when `template` does not compile, uses a name that is not one of
+    `placeholders`, reaches for an internal attribute, or fails on sample placeholders."""
+    allowed = set(placeholders)
+    env = _environment(html)
     try:
-        _environment(False).parse(_source(template))
+        tree = env.parse(_source(template))
+        used = meta.find_undeclared_variables(tree)  # compiles: an unknown filter fails here
     except TemplateSyntaxError as err:
         raise BadRequest(f"Template '{field}' does not compile (line {err.lineno}): {err.message}") from None
+    unknown = sorted(used - allowed)
+    if unknown:
+        raise BadRequest(
+            f"Template '{field}' uses unknown placeholder(s) {', '.join(unknown)}; "
+            f"available: {', '.join(sorted(allowed))}"
+        )
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            raise BadRequest(f"Template '{field}' may not use internal attributes like '{name}' (line {node.lineno})")
+    sample = {name: value for name, value in SAMPLE_PLACEHOLDERS.items() if name in allowed}
+    try:
+        env.from_string(tree).render(sample)
+    except Exception as err:  # whatever would fail the mail at send time fails the save instead
+        raise BadRequest(f"Template '{field}' cannot be rendered: {type(err).__name__}: {err}") from None
 
 
 def render(template: str, context: dict[str, Any], *, html: bool) -> str:
     return _environment(html).from_string(_source(template)).render(context)
 
 
+_HEADER_BREAKING = frozenset({"Cc", "Zl", "Zp"})  # controls (CR, LF, NUL, VT, U+0085 …), U+2028, U+2029
+
+
 def header_value(value: str) -> str:
-    """One line: a header can never be split into two by a value."""
-    return _HEADER_BREAKS.sub(" ", value).strip()
+    """One line: a header can never be split, or refused by a mail server, because of a value."""
+    return "".join(" " if unicodedata.category(c) in _HEADER_BREAKING else c for c in value).strip()
 
 
 class _TextExtractor(HTMLParser):
