@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from botocore.stub import Stubber
-from helpers import FUNCTIONS, STACK, call
+from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
+from helpers import FUNCTIONS, STACK, call, manage
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from ums.automation import mail as mail_module
@@ -84,45 +85,84 @@ def test_modify_and_remove_records_are_ignored(aws):
     assert sent_mail() == []
 
 
-def test_ses_throttling_is_retried(aws, monkeypatch):
+class SesAnswers:
+    """Answers SES SendEmail with the given errors first, on the client's real retry path: a
+    `before-send` handler returns the HTTP response, so botocore's retry handler sees each one
+    (Stubber would skip it). When the errors run out, the call reaches moto. (moto's own handler
+    still sees every call and records a message for each: what the client gets is ours, so the
+    tests count calls and outcomes, not moto's list.)"""
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self, request, **_):
+        self.calls += 1
+        if not self.errors:
+            return None
+        status, code = self.errors.pop(0)
+        body = json.dumps({"message": f"{code} for the test"}).encode()
+        return AWSResponse(request.url, status, {"x-amzn-ErrorType": code}, _RawBody(body))
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_):
+        yield self.body
+
+
+@pytest.fixture
+def ses_answers(monkeypatch):
+    """`ses_answers([(429, "TooManyRequestsException")])` → the SesAnswers counting the calls."""
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)  # no sleeping in tests
+    events = mail_module.ses_client().meta.events
+    registered = []
+
+    def install(errors):
+        answers = SesAnswers(errors)
+        events.register("before-send.sesv2.SendEmail", answers)
+        registered.append(answers)
+        return answers
+
+    yield install
+    for answers in registered:
+        events.unregister("before-send.sesv2.SendEmail", answers)
+
+
+def test_ses_throttling_is_retried_by_the_client_alone(aws, ses_answers):
     configure()
     call("SignUpFunction", {"email": "d@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
-    monkeypatch.setattr(mail_module, "BACKOFF_SECONDS", 0)
-    with Stubber(mail_module.ses_client()) as ses:
-        ses.add_client_error("send_email", "TooManyRequestsException", http_status_code=429)
-        ses.add_client_error("send_email", "TooManyRequestsException", http_status_code=429)
-        ses.add_response("send_email", {"MessageId": "m-1"})
-        assert automate([stream_record(event, "400")]) == {"batchItemFailures": []}
-        ses.assert_no_pending_responses()
+    ses = ses_answers([(429, "TooManyRequestsException"), (429, "TooManyRequestsException")])
+    assert automate([stream_record(event, "400")]) == {"batchItemFailures": []}
+    assert ses.calls == 3  # two throttled, then sent
     assert EventModel.get(event.id).status == "sent"
 
 
-def test_message_rejected_is_not_retried_and_marks_the_event_failed(aws):
+def test_message_rejected_is_not_retried_and_marks_the_event_failed(aws, ses_answers):
     configure()
     call("SignUpFunction", {"email": "e@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
-    with Stubber(mail_module.ses_client()) as ses:
-        ses.add_client_error(
-            "send_email", "MessageRejected", service_message="Address blacklisted.", http_status_code=400
-        )
-        assert automate([stream_record(event, "500")]) == {"batchItemFailures": []}
-        ses.assert_no_pending_responses()  # exactly one attempt
+    ses = ses_answers([(400, "MessageRejected")])
+    assert automate([stream_record(event, "500")]) == {"batchItemFailures": []}
+    assert ses.calls == 1  # exactly one attempt
     stored = EventModel.get(event.id)
     assert stored.status == "failed" and "MessageRejected" in stored.failure
 
 
-def test_throttling_that_persists_fails_the_record_for_a_later_retry(aws, monkeypatch):
+def test_persistent_throttling_costs_a_bounded_number_of_calls_then_the_stream_retries(aws, ses_answers):
     configure()
     call("SignUpFunction", {"email": "f@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
-    monkeypatch.setattr(mail_module, "BACKOFF_SECONDS", 0)
-    with Stubber(mail_module.ses_client()) as ses:
-        for _ in range(mail_module.RETRIES + 1):
-            ses.add_client_error("send_email", "TooManyRequestsException", http_status_code=429)
-        assert automate([stream_record(event, "600")]) == {"batchItemFailures": [{"itemIdentifier": "600"}]}
-    assert automate([stream_record(event, "600")]) == {"batchItemFailures": []}  # the retry sends it
-    assert len(sent_mail()) == 1
+    ses = ses_answers([(429, "TooManyRequestsException")] * 100)
+    assert automate([stream_record(event, "600")]) == {"batchItemFailures": [{"itemIdentifier": "600"}]}
+    assert ses.calls == mail_module.SES_MAX_ATTEMPTS == 3  # one retry layer in the function, not 4 times 4
+    ses.errors.clear()
+    assert automate([stream_record(event, "600")]) == {"batchItemFailures": []}  # the stream's retry sends it
+    assert ses.calls == 4
+    assert EventModel.get(event.id).status == "sent"
 
 
 def test_a_subject_value_with_cr_lf_cannot_add_a_header(aws):
@@ -136,13 +176,67 @@ def test_a_subject_value_with_cr_lf_cannot_add_a_header(aws):
     assert mail.destinations == {"ToAddresses": ["g@example.com"]}
 
 
-def test_events_are_published_to_the_bus_without_secrets(aws):
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\x0b"])
+def test_a_line_separator_in_a_name_does_not_break_the_mail(aws, separator):
+    configure(subject="Hello {{ user.first_name }}")
+    name = f"Ann{separator}Bcc: attacker@example.com"
+    call("SignUpFunction", {"email": "s@example.com", "password": "correct horse battery staple", "first_name": name})
+    [event] = signed_up_events()
+    assert automate([stream_record(event, "710")]) == {"batchItemFailures": []}
+    [mail] = sent_mail()
+    assert mail.subject == "Hello Ann Bcc: attacker@example.com"
+    assert EventModel.get(event.id).status == "sent"
+
+
+def test_an_event_gone_before_its_status_is_recorded_is_not_recreated(aws):
+    configure()
+    call("SignUpFunction", {"email": "gone@example.com", "password": "correct horse battery staple"})
+    [event] = signed_up_events()
+    record = stream_record(event, "720")
+    event.delete()  # expired (TTL) or removed by an operator between the stream and the update
+    assert automate([record]) == {"batchItemFailures": []}
+    assert len(sent_mail()) == 1
+    assert [e.id for e in EventModel.scan()] == []  # no `{id, status}` stub
+
+
+def test_an_event_missing_optional_fields_is_published_all_the_same(aws):
+    from ums.automation.pipeline import publish_event
+
+    received = bus_spy()
+    sparse = EventModel.from_raw_data({"id": {"S": "sparse"}, "event": {"S": "AfterSignUp"}})
+    publish_event(sparse)  # no user, application, name, routing key or time: published with nulls
+    unknown = EventModel.from_raw_data({"id": {"S": "x"}, "event": {"S": "SomethingElse"}, "user": {"M": {}}})
+    publish_event(unknown)
+    published = sorted((json.loads(body) for body in received()), key=lambda m: m["detail"]["event_id"])
+    assert [m["detail-type"] for m in published] == ["UMS: user signed up", "SomethingElse"]
+    assert published[0]["detail"]["user"] == {"id": None, "email": None, "country": None, "language": None}
+    assert published[0]["detail"]["routing_key"] == "user.sign_up.transactional"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ '{0.__class__}'.format_map(user) }}",
+        "{{ lipsum }}",
+    ],
+)
+def test_templates_that_can_only_fail_are_refused_at_save(aws, body):
+    integration = manage("integrations", {"name": "ses", "type": "ses", "sender": "no-reply@example.com"}).body
+    automation = {"name": "a", "event": "AfterSignUp", "integration_id": integration["id"], "subject": "Hi"}
+    automation["body"] = body
+    refused = manage("automations", automation)
+    assert refused.status == 400 and "Template 'body'" in refused.message, refused.body
+    template = manage("templates", {"name": "t", "subject": body, "html": "<p>hi</p>"})
+    assert template.status == 400 and "Template 'subject'" in template.message, template.body
+
+
+def bus_spy():
+    """A queue behind a rule on the stack's bus that takes everything `source: ums`; returns a
+    function that reads what arrived."""
     import boto3
 
-    configure(event="AfterPasswordResetRequest")
-    call("SignUpFunction", {"email": "h@example.com", "password": "correct horse battery staple"})
-    assert call("RequestResetFunction", {"email": "h@example.com"}).status == 202
-    [event] = [e for e in EventModel.scan() if e.event == "AfterPasswordResetRequest"]
     sqs = boto3.client("sqs", region_name=STACK.region)
     events = boto3.client("events", region_name=STACK.region)
     queue = sqs.create_queue(QueueName="spy")["QueueUrl"]
@@ -150,13 +244,22 @@ def test_events_are_published_to_the_bus_without_secrets(aws):
     bus = STACK.resolve({"Ref": "UmsEventBus"})
     events.put_rule(Name="spy", EventBusName=bus, EventPattern=json.dumps({"source": ["ums"]}))
     events.put_targets(Rule="spy", EventBusName=bus, Targets=[{"Id": "spy", "Arn": arn}])
+    return lambda: [m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+def test_events_are_published_to_the_bus_without_secrets(aws):
+    configure(event="AfterPasswordResetRequest")
+    call("SignUpFunction", {"email": "h@example.com", "password": "correct horse battery staple"})
+    assert call("RequestResetFunction", {"email": "h@example.com"}).status == 202
+    [event] = [e for e in EventModel.scan() if e.event == "AfterPasswordResetRequest"]
+    received = bus_spy()
     automate([stream_record(event, "800")])
-    [message] = sqs.receive_message(QueueUrl=queue)["Messages"]
-    published = json.loads(message["Body"])
+    [body] = received()
+    published = json.loads(body)
     assert published["detail-type"] == "UMS: password reset request"
     assert published["detail"]["routing_key"] == "user.password_reset.transactional"
     assert published["detail"]["user"]["email"] == "h@example.com"
-    assert "token" not in message["Body"].lower() and "ciphertext" not in message["Body"].lower()
+    assert "token" not in body.lower() and "ciphertext" not in body.lower()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
 """Sending mail through an integration: SES v2 or SMTP, behind one function.
 
-Transient failures (SES throttling, SMTP 4xx, connection trouble) are retried here a few times
-and then raised as `TransientFailure` so the event is retried; permanent rejections (SES
-MessageRejected, SMTP 5xx) raise `PermanentFailure` and are never retried.
+One retry layer per hop: the SES client retries throttling itself (botocore's standard mode,
+SES_MAX_ATTEMPTS attempts in all); SMTP is tried once. What is still transient (SES
+throttling, SMTP 4xx, connection trouble) is raised as `TransientFailure`, so the stream
+retries the record (MaximumRetryAttempts in template.yaml) and then parks it in the failure
+queue. Permanent rejections (SES MessageRejected, SMTP 5xx) raise `PermanentFailure` and are
+never retried. One throttled mail therefore costs at most SES_MAX_ATTEMPTS * (1 + 5) = 18 calls.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -18,13 +20,13 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from ums.automation.templates import header_value
 from ums.config import settings
 
-RETRIES = 3
-BACKOFF_SECONDS = 0.2
+SES_MAX_ATTEMPTS = 3  # botocore standard mode: the first call and 2 retries, with backoff
 SES_TRANSIENT = {
     "Throttling",
     "TooManyRequestsException",
@@ -56,7 +58,8 @@ class Mail:
 
 @cache
 def ses_client() -> Any:
-    return boto3.client("sesv2", region_name=settings().region)
+    config = Config(retries={"mode": "standard", "total_max_attempts": SES_MAX_ATTEMPTS})
+    return boto3.client("sesv2", region_name=settings().region, config=config)
 
 
 @cache
@@ -76,16 +79,9 @@ def smtp_password(integration_id: str) -> str | None:
 
 def send(integration: dict[str, Any], mail: Mail) -> str:
     """Sends `mail` through `integration`; returns the provider's message id."""
-    for attempt in range(RETRIES + 1):
-        try:
-            if integration["type"] == "ses":
-                return _send_ses(integration, mail)
-            return _send_smtp(integration, mail)
-        except TransientFailure:
-            if attempt == RETRIES:
-                raise
-            time.sleep(BACKOFF_SECONDS * 2**attempt)
-    raise AssertionError("unreachable")
+    if integration["type"] == "ses":
+        return _send_ses(integration, mail)
+    return _send_smtp(integration, mail)
 
 
 def _tag(value: str) -> str:
