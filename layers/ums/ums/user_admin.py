@@ -6,7 +6,7 @@ writes reach it stops there and answers with the users it did change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic
 from typing import Any
 
@@ -40,18 +40,15 @@ def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> 
     policies.require(subject, "update")
     query = _with_condition(params, "update")
     actions = _update_actions(body)
-    deactivating = body.get("active") is False
-    deadline = _deadline()
-    updated: list[dict[str, Any]] = []
-    for user in list(_matching(query, deadline)):  # match all first: a slow condition changes nothing
-        if monotonic() > deadline:
-            _stopped("update", updated, subject)
-            break
-        user_actions = list(actions)
-        if deactivating and user.active:  # suspending a user ends every session
-            user_actions += [UserModel.token_generation.add(1), UserModel.kept_session.remove()]
-        user_store.update(user, user_actions)
-        updated.append(public_record(user))
+    suspending = body.get("active") is False
+
+    def write(user: UserModel) -> None:
+        if suspending and user.active:  # suspending a user ends every session
+            user_store.update(user, [*actions, UserModel.token_generation.add(1), UserModel.kept_session.remove()])
+        else:
+            user_store.update(user, actions)
+
+    updated = _write_each(query, write, "update", subject)
     metrics.add_metric(name="UsersUpdated", unit=MetricUnit.Count, value=len(updated))
     logger.info("Users updated", extra={"by": subject, "count": len(updated)})
     return apply_window(updated, Query(None, query.outputs, None, 0, query.order))
@@ -60,18 +57,31 @@ def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> 
 def delete(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     policies.require(subject, "delete")
     query = _with_condition(params, "delete")
-    deadline = _deadline()
-    deleted: list[dict[str, Any]] = []
-    for user in list(_matching(query, deadline)):  # match all first: a slow condition deletes nothing
-        if monotonic() > deadline:
-            _stopped("delete", deleted, subject)
-            break
+
+    def write(user: UserModel) -> None:
         user_store.delete(user, new_event(USER_DELETE, user))
         user_store.delete_tokens(user.id)
-        deleted.append(public_record(user))
+
+    deleted = _write_each(query, write, "delete", subject)
     metrics.add_metric(name="UsersDeleted", unit=MetricUnit.Count, value=len(deleted))
     logger.info("Users deleted", extra={"by": subject, "count": len(deleted)})
     return apply_window(deleted, Query(None, query.outputs, None, 0, query.order))
+
+
+def _write_each(query: Query, write: Callable[[UserModel], None], action: str, subject: str) -> list[dict[str, Any]]:
+    """`write` for every user `query` matches, all matched first (a condition too slow for the
+    deadline changes nothing); if the deadline passes between writes, they stop and the answer
+    lists only the users written."""
+    deadline = _deadline()
+    done: list[dict[str, Any]] = []
+    for user in list(_matching(query, deadline)):
+        if monotonic() > deadline:
+            extra = {"action": action, "by": subject, "count": len(done)}
+            logger.warning("Deadline reached: stopped early", extra=extra)
+            break
+        write(user)
+        done.append(public_record(user))
+    return done
 
 
 def _with_condition(params: dict[str, list[str]], action: str) -> Query:
@@ -83,11 +93,6 @@ def _with_condition(params: dict[str, list[str]], action: str) -> Query:
 
 def _deadline() -> float:
     return monotonic() + settings().select_deadline_seconds
-
-
-def _stopped(action: str, done: list[dict[str, Any]], subject: str) -> None:
-    """The deadline passed between writes: the answer lists only the users changed so far."""
-    logger.warning("Deadline reached: stopped early", extra={"action": action, "by": subject, "count": len(done)})
 
 
 def _matching(query: Query, deadline: float) -> Iterator[UserModel]:
