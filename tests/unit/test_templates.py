@@ -42,7 +42,7 @@ def test_compile_errors_name_field_and_line():
     [
         ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "internal attributes like '__"),
         ("{{ cycler.__init__.__globals__ }}", "unknown placeholder(s) cycler"),
-        ("{{ '{0.__class__}'.format_map(user) }}", "cannot be rendered"),
+        ("{{ '{0.__class__}'.format_map(user) }}", "may not call 'format_map'"),
         ("{{ lipsum }}", "unknown placeholder(s) lipsum"),
         ("{% for i in range(3) %}{{ i }}{% endfor %}", "unknown placeholder(s) range"),
         ("{{ namespace() }} {{ joiner() }}", "unknown placeholder(s) joiner, namespace"),
@@ -50,6 +50,9 @@ def test_compile_errors_name_field_and_line():
         ("{{ user.email|attr('upper') }}", "does not compile (line 1): No filter named 'attr'"),
         ("{{ 1 / 0 }}", "cannot be rendered: ZeroDivisionError"),
         ("{{ token }}", "unknown placeholder(s) token"),  # no token in a sign-up mail
+        ("{{ user.first_name.format(user) }}", "may not call 'format' (line 1)"),  # fails for '{0.__class__}'
+        ("{{ 'x' * 100000000 }}", "cannot be rendered: SecurityError"),  # no 100 MB value
+        ("{% set a = 10 ** 2000 %}{{ a * a }}", "cannot be rendered: SecurityError"),
     ],
 )
 def test_templates_that_can_only_fail_are_refused_when_saved(source, reason):
@@ -71,6 +74,14 @@ def test_a_template_with_placeholders_and_filters_a_mail_needs_is_accepted():
 
 def test_a_field_the_user_lacks_renders_empty_instead_of_failing_the_mail():
     assert templates.render("[{{ user.address.city }}]", {"user": {"email": "a@b.co"}}, html=False) == "[]"
+
+
+def test_user_data_cannot_make_a_product_huge_at_send_time():
+    from jinja2.exceptions import SecurityError
+
+    assert templates.render("{{ user.first_name * 3 }}", {"user": {"first_name": "Ab"}}, html=False) == "AbAbAb"
+    with pytest.raises(SecurityError):
+        templates.render("{{ user.first_name * 10000 }}", {"user": {"first_name": "Ab"}}, html=False)
 
 
 def test_no_globals_reach_a_template():

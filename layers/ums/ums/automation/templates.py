@@ -17,6 +17,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from ums.errors import BadRequest
@@ -58,11 +60,40 @@ SAMPLE_PLACEHOLDERS: dict[str, Any] = {
 }
 
 
+# A mail is small: `*` and `**` may not build a value larger than this (characters, items or bits).
+MAX_PRODUCT = 10_000
+# str.format/format_map read attributes named by their (possibly user-supplied) format string:
+# what they do depends on the data, so a template may not call them.
+_REFUSED_METHODS = frozenset({"format", "format_map"})
+
+
+class _MailEnvironment(SandboxedEnvironment):
+    """The sandbox, with `*` and `**` bounded so no template can build a huge value."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if _product_size(operator, left, right) > MAX_PRODUCT:
+            raise SecurityError(f"'{operator}' would build a value over {MAX_PRODUCT} characters, items or bits")
+        return super().call_binop(context, operator, left, right)
+
+
+def _product_size(operator: str, left: Any, right: Any) -> int:
+    """About how large `left <operator> right` would be, before computing it."""
+    ints = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
+    if operator == "**":
+        return left.bit_length() * max(right, 0) if len(ints) == 2 else 0  # floats overflow quickly instead
+    sized = [v for v in (left, right) if isinstance(v, str | list | tuple)]
+    if sized and ints:
+        return len(sized[0]) * abs(ints[0])
+    return sum(v.bit_length() for v in ints) if len(ints) == 2 else 0
+
+
 @cache
 def _environment(html: bool) -> SandboxedEnvironment:
     # ChainableUndefined: a schemaless field a user lacks (`user.address.city`) renders empty
     # instead of failing the mail.
-    env = SandboxedEnvironment(autoescape=html, keep_trailing_newline=True, undefined=ChainableUndefined)
+    env = _MailEnvironment(autoescape=html, keep_trailing_newline=True, undefined=ChainableUndefined)
     env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
     env.filters = {name: f for name, f in env.filters.items() if name in FILTERS}
     return env
@@ -92,6 +123,9 @@ def check(template: str, field: str, placeholders: Iterable[str], *, html: bool)
         name = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if isinstance(name, str) and name.startswith("_"):
             raise BadRequest(f"Template '{field}' may not use internal attributes like '{name}' (line {node.lineno})")
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Getattr) and call.node.attr in _REFUSED_METHODS:
+            raise BadRequest(f"Template '{field}' may not call '{call.node.attr}' (line {call.lineno})")
     sample = {name: value for name, value in SAMPLE_PLACEHOLDERS.items() if name in allowed}
     try:
         env.from_string(tree).render(sample)
