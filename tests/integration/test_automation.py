@@ -213,6 +213,21 @@ def test_an_event_missing_optional_fields_is_published_all_the_same(aws):
     assert published[0]["detail"]["routing_key"] == "user.sign_up.transactional"
 
 
+def test_a_sparse_stream_image_is_mailed_and_published_without_error(aws):
+    configure(subject="Welcome {{ user.first_name }}{{ application.name }}")
+    received = bus_spy()
+    image = {"id": {"S": "sparse-1"}, "event": {"S": "AfterSignUp"}, "user": {"M": {"email": {"S": "p@example.com"}}}}
+    record = {"eventID": "e-730", "eventName": "INSERT", "dynamodb": {"NewImage": image, "SequenceNumber": "730"}}
+    assert automate([record]) == {"batchItemFailures": []}
+    [mail] = sent_mail()
+    assert mail.subject == "Welcome" and mail.destinations == {"ToAddresses": ["p@example.com"]}
+    [body] = received()
+    detail = json.loads(body)["detail"]
+    assert detail["event_id"] == "sparse-1" and detail["application"] is None and detail["occurred_at"] is None
+    assert detail["user"] == {"id": None, "email": "p@example.com", "country": None, "language": None}
+    assert [e.id for e in EventModel.scan()] == []  # not in the table: its status is skipped, no stub
+
+
 @pytest.mark.parametrize(
     "body",
     [
