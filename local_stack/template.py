@@ -188,6 +188,7 @@ class Stack:
 
     # --- what the local stack builds ---------------------------------------------------------
     def functions(self) -> list[FunctionSpec]:
+        """Every function, with Globals applied and its environment, triggers and sizes resolved."""
         globals_ = self.template.get("Globals", {}).get("Function", {})
         global_env = globals_.get("Environment", {}).get("Variables", {})
         specs = []
@@ -223,18 +224,11 @@ class Stack:
                     routes=routes,
                     stream_sources=stream_sources,
                     rules=rules,
-                    memory_mb=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
-                    timeout_s=int(props.get("Timeout", globals_.get("Timeout", 3))),
+                    memory_mb=int(self.resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),
+                    timeout_s=int(self.resolve(props.get("Timeout", globals_.get("Timeout", 3)))),
                 )
             )
         return specs
-
-    def function(self, logical_id: str) -> FunctionSpec:
-        for spec in self.functions():
-            if spec.logical_id == logical_id:
-                return spec
-        names = ", ".join(s.logical_id for s in self.functions())
-        raise KeyError(f"No function {logical_id!r} in template.yaml; there are: {names}")
 
     def allowed_origins(self) -> list[str]:
         api = next(iter(self.of_type("AWS::Serverless::HttpApi").values()), {})

@@ -58,3 +58,33 @@ def test_tokens_table_has_ttl_and_users_table_the_email_index():
     assert resources["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
     indexes = {i["IndexName"] for i in resources["UsersTable"]["Properties"]["GlobalSecondaryIndexes"]}
     assert {"by_email", "by_mobile"} <= indexes
+
+
+# The functions that hash passwords with Argon2id (sign-up, sign-in, delete, change, both applies).
+HASHING_FUNCTIONS = {
+    "SignUpFunction",
+    "SignInFunction",
+    "DeleteUserFunction",
+    "ChangePasswordFunction",
+    "ApplyResetFunction",
+    "CustomerResetApplyFunction",
+}
+
+
+def test_the_handler_is_set_once_in_globals():
+    stack = Stack()
+    assert stack.template["Globals"]["Function"]["Handler"] == "app.handler"
+    for logical_id, resource in stack.of_type("AWS::Serverless::Function").items():
+        assert "Handler" not in resource["Properties"], logical_id
+    assert {spec.handler for spec in stack.functions()} == {"app.handler"}
+
+
+def test_the_hashing_memory_size_is_one_parameter_the_local_stack_resolves():
+    stack = Stack()
+    sized = {lid: r["Properties"].get("MemorySize") for lid, r in stack.of_type("AWS::Serverless::Function").items()}
+    assert {lid for lid, size in sized.items() if size is not None} == HASHING_FUNCTIONS
+    assert all(sized[lid] == {"Ref": "PasswordHashingMemorySize"} for lid in HASHING_FUNCTIONS)
+    assert stack.parameters["PasswordHashingMemorySize"] == "1024"
+    memory = {spec.logical_id: spec.memory_mb for spec in Stack({"PasswordHashingMemorySize": "2048"}).functions()}
+    assert {memory[lid] for lid in HASHING_FUNCTIONS} == {2048}
+    assert memory["GetUserFunction"] == stack.template["Globals"]["Function"]["MemorySize"]

@@ -49,7 +49,11 @@ def grants(function: str) -> list[tuple[set[str], str]]:
     """(actions, resource as the template writes it) for every Allow of `function`'s policies."""
     found = []
     for policy in FUNCTIONS[function]["Properties"].get("Policies", []):
-        if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)) in POLICY_TEMPLATES:
+        if isinstance(policy, dict) and list(policy) == ["Ref"]:  # the stack's own managed policy
+            managed = RESOURCES[policy["Ref"]]
+            assert managed["Type"] == "AWS::IAM::ManagedPolicy", f"{function}: {policy!r}"
+            policy = managed["Properties"]["PolicyDocument"]
+        elif isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)) in POLICY_TEMPLATES:
             name, argument = next(iter(policy.items()))
             for statement in POLICY_TEMPLATES[name]["Definition"]["Statement"]:
                 found.append((_actions(statement["Action"]), json.dumps(argument)))
@@ -171,3 +175,22 @@ def test_the_expensive_public_routes_have_their_own_throttles():
                   "POST /notifications/customers/reset", "PATCH /accounts/customers/{customerId}"):
         default = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
         assert settings[route]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
+
+
+RESET_ISSUERS = ("RequestResetFunction", "QuicksilverResetFunction", "CustomerResetRequestFunction",
+                 "ResetMessageFunction")
+
+
+def test_the_reset_issuing_functions_share_one_managed_policy():
+    holders = {f for f, r in FUNCTIONS.items() if {"Ref": "ResetRequestPolicy"} in r["Properties"]["Policies"]}
+    assert holders == set(RESET_ISSUERS)
+    assert RESOURCES["ResetRequestPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
+    for function in RESET_ISSUERS:
+        assert actions_on(function, "UsersTable") & DYNAMODB_WRITES == {"dynamodb:UpdateItem"}, function
+        assert actions_on(function, "TokensTable") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+        assert actions_on(function, "EventsTable") == {"dynamodb:PutItem"}, function
+        assert actions_on(function, "TokenKey") == {"kms:Encrypt"}, function
+        # Nothing the managed policy grants is granted a second time by the function itself.
+        own = [p for p in FUNCTIONS[function]["Properties"]["Policies"] if p != {"Ref": "ResetRequestPolicy"}]
+        assert not any("KMSEncryptPolicy" in p for p in own), function
+        assert '"TokensTable"' not in json.dumps(own) and '"EventsTable"' not in json.dumps(own), function
