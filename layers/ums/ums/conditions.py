@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 CONNECTORS = {"and": "and", "&&": "and", "or": "or", "||": "or"}
 COMPARATORS = ("=", "!=", ">", "<", ">=", "<=", "null", "in", "not in", "like", "regex", "between")
-QUERYABLE_DEFAULTS = ("id", "email", "active", "created_at", "updated_at", "mobile")
 MAX_DEPTH = 8
 MAX_TERMS = 64
 MAX_PATTERN = 256
