@@ -8,9 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from ums.automation.idempotency import IDEMPOTENCY
-from ums.automation.pipeline import process_event
+from ums.automation.pipeline import process_stream_image
 from ums.observability import logger, metrics
-from ums.store.models import EventModel
 
 # An all-failed batch is answered like any other (every item listed), not raised.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -22,7 +21,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     if record.raw_event.get("eventName") != "INSERT":
         return
     try:
-        process_event(EventModel.from_raw_data(record.raw_event["dynamodb"]["NewImage"]))
+        process_stream_image(record.raw_event["dynamodb"]["NewImage"])
     except Exception:
         logger.exception("Outbox record failed", extra={"event_id": record.raw_event.get("eventID")})
         raise

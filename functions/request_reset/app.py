@@ -2,9 +2,11 @@
 
 from ums.http import Request, Response, api_handler
 from ums.resets import request_public_reset
+from ums.server_keys import require_server_key
 
 
 @api_handler
 def handler(request: Request) -> Response:
-    request_public_reset(request)
+    presents_key = bool(request.headers.get("x-api-key", "").strip())
+    request_public_reset(request.json_object(), (lambda: require_server_key(request)) if presents_key else None)
     return Response(202, {})

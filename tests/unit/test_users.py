@@ -1,13 +1,13 @@
 import pytest
+from ums.clock import now_rfc3339
 from ums.errors import BadRequest
+from ums.store.users import profile_field
 from ums.users import (
     MAX_FIELD_NAME_LENGTH,
     check_field_name,
     email_key,
     normalize_email,
     normalize_mobile,
-    now_rfc3339,
-    profile_attribute,
     validate_profile,
 )
 
@@ -130,10 +130,12 @@ def test_field_names_in_the_grammar_are_kept(name):
 
 def test_a_field_is_written_by_one_attribute_name_never_a_path():
     names: dict[str, str] = {}
-    assert profile_attribute("a b:c-d").set(1).serialize(names, {}) == "#0.#1 = :0"
+    assert profile_field("a b:c-d").set(1).serialize(names, {}) == "#0.#1 = :0"
     assert names == {"profile": "#0", "a b:c-d": "#1"}
     with pytest.raises(BadRequest):
-        profile_attribute("lst[0]")  # PynamoDB would read '[0]' as a list index
+        check_field_name("lst[0]")  # PynamoDB would read '[0]' as a list index
+    with pytest.raises(ValueError):
+        profile_field("lst[0]")  # and the store refuses it too
 
 
 def test_nested_keys_are_data_not_paths_but_must_be_printable():

@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.expressions.update import Action
 
 from ums import passwords
+from ums.clock import now_rfc3339
 from ums.errors import Forbidden
 from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
-from ums.http import reject_unknown_fields, required_string
+from ums.inputs import reject_unknown_fields, required_string
 from ums.observability import logger, metrics
 from ums.sessions import authenticate
 from ums.store import users as user_store
-from ums.store.models import UserModel
+from ums.store.users import User
 from ums.users import (
     new_user,
     normalize_email,
     normalize_mobile,
-    now_rfc3339,
     public_record,
     validate_profile,
 )
@@ -55,11 +54,12 @@ def change_password(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     _require_password(user, old_password)
     passwords.check_policy(new_password, user.email)
     user.updated_at = now_rfc3339()
-    user_store.update_if_password_unchanged(
+    user_store.replace_password(
         user,
-        user.password_hash,
-        password_replaced(passwords.hash_password(new_password), user.updated_at, keep_session=claims.session_id),
+        passwords.hash_password(new_password),
+        user.updated_at,
         new_event(PASSWORD_CHANGE, user),
+        keep_session=claims.session_id,
     )
     metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
     logger.info("Password changed", extra={"user_id": user.id})
@@ -78,18 +78,7 @@ def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     return public_record(user)
 
 
-def _require_password(user: UserModel, password: str) -> None:
+def _require_password(user: User, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password):
         raise Forbidden("Wrong password")
 
-
-def password_replaced(password_hash: str, updated_at: str, keep_session: str | None = None) -> list[Action]:
-    """What every new password does to the user: pending reset tokens and
-    every session but `keep_session` are over."""
-    return [
-        UserModel.password_hash.set(password_hash),
-        UserModel.updated_at.set(updated_at),
-        UserModel.token_generation.add(1),
-        UserModel.kept_session.set(keep_session) if keep_session else UserModel.kept_session.remove(),
-        UserModel.reset_token_hash.remove(),
-    ]

@@ -11,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ums.clock import now_rfc3339
 from ums.config import settings
-from ums.store.models import EventModel, UserModel
-from ums.users import now_rfc3339, public_record
+from ums.store.users import User
+from ums.users import public_record
 
 COMMON_PLACEHOLDERS = ("email", "first_name", "user", "application", "project_id", "event", "merge_vars", "email_tags")
 
@@ -51,15 +52,16 @@ def find_event_type(id_or_name: str) -> EventType | None:
     return EVENT_TYPES.get(id_or_name) or next((e for e in EVENT_TYPES.values() if e.name == id_or_name), None)
 
 
-def new_event(event_type: EventType, user: UserModel, **fields: Any) -> EventModel:
-    """The outbox record of `event_type` for `user`, to be written with the change."""
-    return EventModel(
-        str(uuid.uuid4()),
-        event=event_type.id,
-        name=event_type.name,
-        occurred_at=now_rfc3339(),
-        routing_key=event_type.routing_key,
-        user=public_record(user),
-        expires_at=int(time.time()) + settings().event_retention_days * 86400,
+def new_event(event_type: EventType, user: User, **fields: Any) -> dict[str, Any]:
+    """The outbox record of `event_type` for `user` (the fields of the events table's item), for
+    the store to write in the same transaction as the change. Fields given as None are left out."""
+    return {
+        "id": str(uuid.uuid4()),
+        "event": event_type.id,
+        "name": event_type.name,
+        "occurred_at": now_rfc3339(),
+        "routing_key": event_type.routing_key,
+        "user": public_record(user),
+        "expires_at": int(time.time()) + settings().event_retention_days * 86400,
         **{k: v for k, v in fields.items() if v is not None},
-    )
+    }

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.expressions.update import Action
 
 from ums import passwords
-from ums.accounts import password_replaced
+from ums.clock import now_rfc3339
 from ums.config import settings
 from ums.crypto import encrypt_token
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
-from ums.http import Request, optional_string, reject_unknown_fields
+from ums.inputs import optional_string, reject_unknown_fields
 from ums.observability import logger, metrics
-from ums.server_keys import require_server_key
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
-from ums.store.models import ResetTokenModel, UserModel
+from ums.store.users import User
 from ums.tokens import sha256_hex
-from ums.users import email_key, normalize_email, normalize_mobile, now_rfc3339, public_record
+from ums.users import email_key, normalize_email, normalize_mobile, public_record
 
 REQUESTS_PER_HOUR = 5
 SECONDS_BETWEEN_REQUESTS = 60
@@ -38,25 +37,25 @@ APPLICATION_NEEDS_KEY = (
 )
 
 
-def request_public_reset(request: Request) -> None:
+def request_public_reset(body: dict[str, Any], check_api_key: Callable[[], object] | None) -> None:
     """`POST /ums/resetpassword {email[, application, locale]}`.
 
     The application chooses the reset link's domain, so only a caller with an API key
-    (`X-API-KEY: <key>:<secret>`) may name one: anyone else gets the project's default link."""
-    body = request.json_object()
+    (`X-API-KEY: <key>:<secret>`) may name one: anyone else gets the project's default link.
+    `check_api_key` is None when the request presents no key, else it checks the key (401)."""
     reject_unknown_fields(body, {"email", "application", "locale"})
     email = normalize_email(body.get("email"))
     application = optional_string(body, "application")
     locale = optional_string(body, "locale")
     if application is not None:
-        if not request.headers.get("x-api-key", "").strip():
+        if check_api_key is None:
             raise BadRequest(APPLICATION_NEEDS_KEY)
-        require_server_key(request)  # 401 for a wrong key
+        check_api_key()  # 401 for a wrong key
     request_reset(user_store.find_by_email(email_key(email)), email, application=application, locale=locale)
 
 
 def request_reset(
-    user: UserModel | None,
+    user: User | None,
     email: str,
     *,
     application: str | None = None,
@@ -81,35 +80,27 @@ def request_reset(
     now = int(time.time())
     hour = now // 3600
     limit_key = f"limit#reset#{sha256_hex(email_key(email))}#{hour}"
+    limit = reset_store.RequestLimit(limit_key, REQUESTS_PER_HOUR, SECONDS_BETWEEN_REQUESTS, (hour + 2) * 3600)
     token = secrets.token_urlsafe(32)
     ciphertext = encrypt_token(token)  # for unknown users too: the same calls, the same time
-    issue = None
-    if user is not None:
-        token_hash = sha256_hex(token)
-        expires_at = now + settings().reset_token_ttl
-        event = new_event(
-            PASSWORD_RESET_REQUEST,
-            user,
-            application={"name": application} if application else None,
-            email_template=email_template,
-            locale=locale,
-            country=country,
-            merge_vars=merge_vars,
-            email_tags=email_tags,
-            token_ciphertext=ciphertext,
-            token_expires_at=datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        )
-        actions: list[Action] = [UserModel.reset_token_hash.set(token_hash)]  # earlier tokens stop working
-        issue = (
-            ResetTokenModel(ResetTokenModel.key_for(token_hash), user_id=user.id, expires_at=expires_at),
-            user,
-            actions,
-            event,
-        )
     try:
-        reset_store.record_request(
-            limit_key, now, REQUESTS_PER_HOUR, SECONDS_BETWEEN_REQUESTS, (hour + 2) * 3600, issue
-        )
+        if user is None:
+            reset_store.count_request(limit, now)
+        else:
+            expires_at = now + settings().reset_token_ttl
+            event = new_event(
+                PASSWORD_RESET_REQUEST,
+                user,
+                application={"name": application} if application else None,
+                email_template=email_template,
+                locale=locale,
+                country=country,
+                merge_vars=merge_vars,
+                email_tags=email_tags,
+                token_ciphertext=ciphertext,
+                token_expires_at=datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            reset_store.issue(limit, now, user, sha256_hex(token), expires_at, event)
     except reset_store.LimitReached:
         metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
         if prevent:
@@ -143,13 +134,8 @@ def apply_reset(token: str, new_password: str, customer_id: str | None = None) -
         raise NotFound(reset_store.INVALID_TOKEN)
     passwords.check_policy(new_password, user.email)
     user.updated_at = now_rfc3339()
-    reset_store.consume(
-        stored,
-        user,
-        token_hash,
-        password_replaced(passwords.hash_password(new_password), user.updated_at),
-        new_event(PASSWORD_CHANGE, user),
-    )
+    password_hash = passwords.hash_password(new_password)
+    reset_store.consume(stored, user, token_hash, password_hash, user.updated_at, new_event(PASSWORD_CHANGE, user))
     metrics.add_metric(name="PasswordResets", unit=MetricUnit.Count, value=1)
     logger.info("Password reset applied", extra={"user_id": user.id})
     return public_record(user)

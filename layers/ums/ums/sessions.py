@@ -19,17 +19,18 @@ import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.expressions.update import Action
 
 from ums import api_keys, passwords
+from ums.clock import now_rfc3339
 from ums.config import settings
 from ums.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
-from ums.http import reject_unknown_fields, required_string
+from ums.inputs import reject_unknown_fields, required_string
 from ums.observability import logger, metrics
+from ums.store import plain
 from ums.store import sessions as session_store
 from ums.store import users as user_store
-from ums.store.models import SessionModel, UserModel
-from ums.store.sessions import Counter, Throttled
+from ums.store.sessions import Counter, Session, Throttled
+from ums.store.users import User
 from ums.tokens import (
     AccessClaims,
     RefreshToken,
@@ -39,7 +40,7 @@ from ums.tokens import (
     sha256_hex,
     verify_access_token,
 )
-from ums.users import email_key, now_rfc3339
+from ums.users import email_key
 
 # Failed sign-ins of one account from one source: 5 free, then a delay after each further
 # failure, doubling from 30 s to 15 min; a success from that source resets it. Counted per UTC day.
@@ -90,10 +91,8 @@ def sign_in(body: dict[str, Any], source_ip: str = "") -> dict[str, str]:
         if not user.active:
             session_store.start_session(None, counters, now)  # a suspended user is throttled too
             raise Forbidden("User is not active")
-        updates: list[Action] = []
-        if passwords.needs_rehash(user.password_hash):
-            updates.append(UserModel.password_hash.set(passwords.hash_password(password)))
-        tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), counters, user, updates)
+        rehashed = passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
+        tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), counters, user, rehashed)
     except Throttled as throttled:
         metrics.add_metric(name="SignInsThrottled", unit=MetricUnit.Count, value=1)
         logger.warning("Sign-in throttled", extra={"retry_after": throttled.retry_after})
@@ -142,7 +141,7 @@ def _sign_in_api_key(key: str, secret: str) -> dict[str, str]:
         metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
         raise Unauthorized("Invalid API key or secret")
     logger.info("API key signed in", extra={"api_key": key})
-    return _start_session(f"apk-{key}", f"apk:{key}", 0, None, None, [])
+    return _start_session(f"apk-{key}", f"apk:{key}", 0, None, None, None)
 
 
 def _start_session(
@@ -150,24 +149,18 @@ def _start_session(
     subject: str,
     generation: int,
     counters: list[Counter] | None,
-    user: UserModel | None,
-    user_updates: list[Action],
+    user: User | None,
+    new_password_hash: str | None,
 ) -> dict[str, str]:
     session_id = new_session_id()
     refresh = RefreshToken.new(owner, session_id)
     now = int(time.time())
-    session = SessionModel(
-        SessionModel.key_for(session_id),
-        user_id=owner,
-        token_hash=refresh.digest,
-        generation=generation,
-        created_at=now_rfc3339(),
-        expires_at=now + settings().refresh_token_ttl,
-    )
+    expires_at = now + settings().refresh_token_ttl
+    session = session_store.new(session_id, owner, refresh.digest, generation, now_rfc3339(), expires_at)
     if counters is None:
         session_store.save(session)
     else:
-        session_store.start_session(session, counters, now, (user, user_updates) if user and user_updates else None)
+        session_store.start_session(session, counters, now, user=user, new_password_hash=new_password_hash)
     return {"access_token": issue_access_token(subject, session_id, generation), "refresh_token": refresh.value}
 
 
@@ -199,7 +192,7 @@ def _refresh_api_key(presented: RefreshToken) -> dict[str, str]:
     return _rotate(session, presented, repeat, None, f"apk:{key}", 0)
 
 
-def _check_presented(session: SessionModel, presented: RefreshToken, user: UserModel | None) -> bool:
+def _check_presented(session: Session, presented: RefreshToken, user: User | None) -> bool:
     """False for the session's current token, True for a repeat of the just-rotated one within the
     grace window; 401 otherwise, and a reuse of a rotated token revokes the session."""
     now = int(time.time())
@@ -225,10 +218,10 @@ def _check_presented(session: SessionModel, presented: RefreshToken, user: UserM
 
 
 def _rotate(
-    session: SessionModel,
+    session: Session,
     presented: RefreshToken,
     repeat: bool,
-    user: UserModel | None,
+    user: User | None,
     subject: str,
     generation: int,
 ) -> dict[str, str]:
@@ -252,7 +245,7 @@ def _rotate(
     }
 
 
-def authenticate(access_token: str) -> tuple[UserModel, AccessClaims]:
+def authenticate(access_token: str) -> tuple[User, AccessClaims]:
     """The user an access token belongs to: 401 for a bad or revoked token, 404 if the user is gone."""
     claims = verify_access_token(access_token)
     return _current_user(claims), claims
@@ -272,7 +265,7 @@ def authenticate_subject(access_token: str) -> str:
     return claims.subject
 
 
-def _current_user(claims: AccessClaims) -> UserModel:
+def _current_user(claims: AccessClaims) -> User:
     if claims.user_id is None:
         raise Unauthorized("This route needs a user's access token, not an API key's")
     user = user_store.get(claims.user_id)
@@ -287,9 +280,9 @@ def _current_user(claims: AccessClaims) -> UserModel:
     return user
 
 
-def _revoked_sessions(user: UserModel) -> dict[str, Any]:
-    return user.revoked_sessions.as_dict() if user.revoked_sessions is not None else {}
+def _revoked_sessions(user: User) -> dict[str, Any]:
+    return plain(user.revoked_sessions) if user.revoked_sessions is not None else {}
 
 
-def _session_is_current(user: UserModel, session_id: str, generation: int) -> bool:
+def _session_is_current(user: User, session_id: str, generation: int) -> bool:
     return generation == int(user.token_generation) or session_id == user.kept_session

@@ -11,17 +11,17 @@ from time import monotonic
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.expressions.update import Action
 
 from ums import policies
+from ums.clock import now_rfc3339
 from ums.conditions import Query, apply_window, equality_on, matches, parse_query
 from ums.config import settings
 from ums.errors import BadRequest
 from ums.events import USER_DELETE, new_event
 from ums.observability import logger, metrics
 from ums.store import users as user_store
-from ums.store.models import UserModel
-from ums.users import email_key, now_rfc3339, profile_attribute, public_record, validate_profile
+from ums.store.users import User
+from ums.users import check_field_name, email_key, public_record, validate_profile
 
 UNCHANGEABLE_HERE = ("email", "mobile")
 TOO_SLOW = (
@@ -39,14 +39,13 @@ def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
 def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> list[dict[str, Any]]:
     policies.require(subject, "update")
     query = _with_condition(params, "update")
-    actions = _update_actions(body)
-    suspending = body.get("active") is False
+    changes = _changes(body)
+    active = body.get("active")
+    updated_at = now_rfc3339()
 
-    def write(user: UserModel) -> None:
-        if suspending and user.active:  # suspending a user ends every session
-            user_store.update(user, [*actions, UserModel.token_generation.add(1), UserModel.kept_session.remove()])
-        else:
-            user_store.update(user, actions)
+    def write(user: User) -> None:
+        suspend = active is False and user.active  # suspending a user ends every session
+        user_store.update_profile(user, *changes, updated_at, active=active, suspend=suspend)
 
     updated = _write_each(query, write, "update", subject)
     metrics.add_metric(name="UsersUpdated", unit=MetricUnit.Count, value=len(updated))
@@ -58,7 +57,7 @@ def delete(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     policies.require(subject, "delete")
     query = _with_condition(params, "delete")
 
-    def write(user: UserModel) -> None:
+    def write(user: User) -> None:
         user_store.delete(user, new_event(USER_DELETE, user))
         user_store.delete_tokens(user.id)
 
@@ -68,7 +67,7 @@ def delete(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     return apply_window(deleted, Query(None, query.outputs, None, 0, query.order))
 
 
-def _write_each(query: Query, write: Callable[[UserModel], None], action: str, subject: str) -> list[dict[str, Any]]:
+def _write_each(query: Query, write: Callable[[User], None], action: str, subject: str) -> list[dict[str, Any]]:
     """`write` for every user `query` matches, all matched first (a condition too slow for the
     deadline changes nothing); if the deadline passes between writes, they stop and the answer
     lists only the users written."""
@@ -95,10 +94,10 @@ def _deadline() -> float:
     return monotonic() + settings().select_deadline_seconds
 
 
-def _matching(query: Query, deadline: float) -> Iterator[UserModel]:
+def _matching(query: Query, deadline: float) -> Iterator[User]:
     """The users `query` selects, by index when it can; a 400 once `deadline` (a monotonic()
     time) passes, so a slow scan answers before the function's timeout."""
-    candidates: Iterable[UserModel]
+    candidates: Iterable[User]
     email = equality_on(query.condition, "email") if query.condition else None
     user_id = equality_on(query.condition, "id") if query.condition else None
     if isinstance(email, str):
@@ -117,21 +116,23 @@ def _matching(query: Query, deadline: float) -> Iterator[UserModel]:
             yield user
 
 
-def _update_actions(body: dict[str, Any]) -> list[Action]:
+def _changes(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The schemaless fields to set (validated) and to remove (given as null); 400 for anything
+    else than those and a boolean `active`, before any user is written."""
     if not body:
         raise BadRequest("The body must name at least one field to update")
-    actions: list[Action] = [UserModel.updated_at.set(now_rfc3339())]
+    set_fields: dict[str, Any] = {}
+    removed: list[str] = []
     for name, value in body.items():
         if name in UNCHANGEABLE_HERE:
             raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
         if name == "active":
             if not isinstance(value, bool):
                 raise BadRequest("Field 'active' must be true or false")
-            actions.append(UserModel.active.set(value))
             continue
-        field = profile_attribute(name)  # 400 unless `name` is a field name; written by name, never as a path
+        check_field_name(name)  # 400 unless `name` is a field name; the store writes it by name, never as a path
         if value is None:
-            actions.append(field.remove())
+            removed.append(name)
         else:
-            actions.append(field.set(validate_profile({name: value})[name]))
-    return actions
+            set_fields[name] = validate_profile({name: value})[name]
+    return set_fields, removed

@@ -6,13 +6,13 @@ import math
 import re
 import unicodedata
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.expressions.operand import Path
-
+from ums.clock import now_rfc3339
 from ums.errors import BadRequest
-from ums.store.models import UserModel, plain
+from ums.store import plain
+from ums.store import users as user_store
+from ums.store.users import User
 
 DEFAULT_FIELDS = ("id", "email", "active", "created_at", "updated_at")
 # Names a client can never set as schemaless fields: the record's own fields, what the routes
@@ -26,11 +26,6 @@ EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.
 MOBILE_PATTERN = re.compile(r"^\+?[0-9]{6,15}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-def now_rfc3339() -> str:
-    """Now as RFC 3339 UTC with microseconds and Z: 2017-12-31T23:59:59.123456Z."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def normalize_email(value: Any) -> str:
@@ -76,16 +71,10 @@ def check_field_name(name: str) -> str:
         )
     if any(char in ".[]" or _is_control(char) for char in name):
         raise BadRequest(f"Field name '{_shown(name)}' must not contain '.', '[', ']' or control characters")
-    if name.startswith("_") or name.endswith("_hash") or name in RESERVED_FIELDS or name in UserModel.get_attributes():
+    stored = name in RESERVED_FIELDS or name in user_store.STORED_ATTRIBUTES
+    if stored or name.startswith("_") or name.endswith("_hash"):
         raise BadRequest(f"Field '{name}' is reserved and cannot be set")
     return name
-
-
-def profile_attribute(name: str) -> Path:
-    """The schemaless field `name` as an update target. Each element of the list is one attribute
-    name (sent as an ExpressionAttributeNames placeholder), and `check_field_name` has refused the
-    '[n]' that PynamoDB would still read as a list index: a client's name is never a path."""
-    return Path([UserModel.profile.attr_name, check_field_name(name)])
 
 
 def _is_control(char: str) -> bool:
@@ -143,24 +132,12 @@ def _storable_number(value: float) -> bool:
     return math.isfinite(value) and (value == 0 or 1e-130 <= abs(value) < 1e126)
 
 
-def new_user(email: str, password_hash: str, profile: dict[str, Any], mobile: str | None) -> UserModel:
-    user_id = str(uuid.uuid4())
-    now = now_rfc3339()
-    return UserModel(
-        UserModel.key_for(user_id),
-        id=user_id,
-        email=email,
-        email_key=email_key(email),
-        mobile=mobile,
-        active=True,
-        created_at=now,
-        updated_at=now,
-        profile=profile,
-        password_hash=password_hash,
-    )
+def new_user(email: str, password_hash: str, profile: dict[str, Any], mobile: str | None) -> User:
+    """A new user record (validated fields), not yet stored."""
+    return user_store.new(str(uuid.uuid4()), email, email_key(email), mobile, profile, password_hash, now_rfc3339())
 
 
-def public_record(user: UserModel) -> dict[str, Any]:
+def public_record(user: User) -> dict[str, Any]:
     """What clients see: the default fields, mobile, then the schemaless ones. Never a secret."""
     record: dict[str, Any] = {
         "id": user.id,

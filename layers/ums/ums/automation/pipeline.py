@@ -15,7 +15,6 @@ from urllib.parse import urlencode, urlsplit
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import idempotent_function
-from pynamodb.exceptions import UpdateError
 
 from ums.automation import templates
 from ums.automation.idempotency import IDEMPOTENCY, IDEMPOTENCY_STORE
@@ -25,7 +24,9 @@ from ums.crypto import decrypt_token
 from ums.events import EVENT_TYPES
 from ums.observability import logger, metrics
 from ums.store import config as config_store
-from ums.store.models import EventModel, condition_failed, plain
+from ums.store import events as event_store
+from ums.store import plain
+from ums.store.events import Event
 
 
 @cache
@@ -33,7 +34,12 @@ def _events_client() -> Any:
     return boto3.client("events", region_name=settings().region)
 
 
-def process_event(event: EventModel) -> None:
+def process_stream_image(image: dict[str, Any]) -> None:
+    """`process_event` for the `NewImage` of an outbox stream record."""
+    process_event(event_store.from_stream_image(image))
+
+
+def process_event(event: Event) -> None:
     """Sends every enabled automation's mail for `event`, then publishes it. A permanent
     failure marks the event failed; a transient one raises so the record is retried. A record
     that is not an event at all raises too: it ends in the failure queue for an operator."""
@@ -56,28 +62,12 @@ def process_event(event: EventModel) -> None:
             metrics.add_metric(name="MailRejected", unit=MetricUnit.Count, value=1)
             logger.error("Mail permanently refused", extra={"event_id": event.id, "reason": str(err)})
     publish_event(event)
-    _record_outcome(event, failures)
-
-
-def _record_outcome(event: EventModel, failures: list[str]) -> None:
-    """The event's status after delivery, only while the event exists: an unconditional update
-    would recreate an expired or deleted event as an `{id, status}` stub."""
-    try:
-        event.update(
-            actions=[
-                EventModel.status.set("failed" if failures else "sent"),
-                EventModel.failure.set("; ".join(failures)) if failures else EventModel.failure.remove(),
-            ],
-            condition=EventModel.id.exists(),
-        )
-    except UpdateError as err:
-        if not condition_failed(err):
-            raise
+    if not event_store.mark_delivered(event.id, failures):
         logger.warning("Event gone before its status was recorded", extra={"event_id": event.id})
 
 
 def _deliver(
-    *, delivery: dict[str, str], event: EventModel, automation: dict[str, Any], context: dict[str, Any]
+    *, delivery: dict[str, str], event: Event, automation: dict[str, Any], context: dict[str, Any]
 ) -> str:
     """Renders and sends one automation's mail. Idempotent on `delivery` alone (event and
     automation ids); the other arguments are what it needs, not part of the key."""
@@ -113,7 +103,7 @@ _deliver_once = idempotent_function(
 )(_deliver)
 
 
-def _content(automation: dict[str, Any], event: EventModel, context: dict[str, Any]) -> tuple[str, str, str, str]:
+def _content(automation: dict[str, Any], event: Event, context: dict[str, Any]) -> tuple[str, str, str, str]:
     """Subject, HTML, text and the template's name: the automation's own, or a named template
     resolved for the user's country and language."""
     if not automation.get("template"):
@@ -153,7 +143,7 @@ def resolve_template(
     return None
 
 
-def placeholders(event: EventModel) -> dict[str, Any]:
+def placeholders(event: Event) -> dict[str, Any]:
     """What a template can use. The token is decrypted here and nowhere else."""
     user = plain(event.user)
     app_name = (plain(event.application) or {}).get("name")
@@ -204,7 +194,7 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def publish_event(event: EventModel) -> None:
+def publish_event(event: Event) -> None:
     """The event on the stack's bus, without the token: for other consumers (`*.*.transactional`).
     Fields the record lacks are published as null rather than failing the delivery."""
     user = _mapping(event.user)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import PutError
 
+from ums.clock import now_rfc3339
 from ums.errors import Conflict
-from ums.store.models import ConfigModel, condition_failed, plain
-from ums.users import now_rfc3339
+from ums.store.models import ConfigModel, condition_failed, get_or_none, plain
 
 
 def get(kind: str, item_id: str) -> dict[str, Any] | None:
-    try:
-        item = ConfigModel.get(kind, item_id)
-    except DoesNotExist:
-        return None
-    return _public(item)
+    item = get_or_none(ConfigModel, kind, item_id)
+    return _public(item) if item is not None else None
 
 
 def list_all(kind: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ Config table (`kind`, `id`): integrations, automations, templates, applications.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -29,12 +29,15 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ums.config import settings
+from ums.store import plain  # noqa: F401 (re-exported for the store modules)
 
 
 class ByEmailIndex(GlobalSecondaryIndex["UserModel"]):
@@ -207,39 +210,77 @@ class ConfigModel(Model):
     updated_at = UnicodeAttribute()
 
 
-def plain(value: Any) -> Any:
-    """PynamoDB map and list attributes (and anything inside) as plain dicts and lists."""
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [plain(v) for v in value]
-    return value
+M = TypeVar("M", bound=Model)
+
+
+def get_or_none(model: type[M], hash_key: str, range_key: str | None = None, *, consistent: bool = False) -> M | None:
+    """The item with this key, or None: the one way the store reads a single item."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=consistent)
+    except DoesNotExist:
+        return None
 
 
 def transaction_connection() -> Connection:
-    """The users table's connection, reused for multi-item transactions (one botocore client)."""
+    """The users table's connection, reused for multi-item transactions (one botocore client).
+
+    PynamoDB has no public accessor for it; a `Connection` of our own would load a second
+    botocore session (about 80 ms more on every cold start), so this one private call stays."""
     return UserModel._get_connection().connection
 
 
-def conditional_failures(tx: TransactWrite, err: TransactWriteError) -> set[str]:
-    """The keys (`pk` or `id`) of the items of `tx` whose condition failed.
+class Transaction:
+    """A `TransactWrite` that remembers each item's key, so the cancellation reasons of a failed
+    transaction can be matched to items (`failed_keys`).
 
-    PynamoDB sends a transaction's items grouped (condition checks, deletes, puts, updates), and
-    the cancellation reasons follow that order, not the order of the calls.
-    """
-    items = [*tx._condition_check_items, *tx._delete_items, *tx._put_items, *tx._update_items]
-    failed = set()
-    for item, reason in zip(items, err.cancellation_reasons, strict=False):
-        if reason is not None and reason.code == "ConditionalCheckFailed":
-            key = item.get("Key") or item.get("Item") or {}
-            failed.add(next(v["S"] for k, v in key.items() if k in ("pk", "id")))
-    return failed
+    DynamoDB gives one reason per item in the order sent, and PynamoDB sends condition checks,
+    then deletes, puts and updates (the order of `Connection.transact_write_items`' parameters),
+    whatever the order of the calls: the keys are kept in those four groups here."""
+
+    def __init__(self) -> None:
+        self._tx = TransactWrite(connection=transaction_connection())
+        self._keys: dict[str, list[str]] = {"check": [], "delete": [], "put": [], "update": []}
+
+    def __enter__(self) -> Transaction:
+        self._tx.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._tx.__exit__(*exc)
+
+    def condition_check(self, model: type[Model], hash_key: str, condition: Condition) -> None:
+        self._keys["check"].append(hash_key)
+        self._tx.condition_check(model, hash_key, condition=condition)
+
+    def delete(self, item: Model, condition: Condition | None = None) -> None:
+        self._keys["delete"].append(_hash_key(item))
+        self._tx.delete(item, condition=condition)
+
+    def save(self, item: Model, condition: Condition | None = None) -> None:
+        self._keys["put"].append(_hash_key(item))
+        self._tx.save(item, condition=condition)
+
+    def update(self, item: Model, actions: list[Action], condition: Condition | None = None) -> None:
+        self._keys["update"].append(_hash_key(item))
+        self._tx.update(item, actions=actions, condition=condition)
+
+    def failed_keys(self, err: TransactWriteError) -> set[str]:
+        """The hash keys (`pk` or `id`) of the items whose condition failed."""
+        keys = [*self._keys["check"], *self._keys["delete"], *self._keys["put"], *self._keys["update"]]
+        return {
+            key
+            for key, reason in zip(keys, err.cancellation_reasons, strict=False)
+            if reason is not None and reason.code == "ConditionalCheckFailed"
+        }
+
+
+def _hash_key(item: Model) -> str:
+    name = next(name for name, attr in type(item).get_attributes().items() if attr.is_hash_key)
+    return str(getattr(item, name))
 
 
 def condition_failed(err: PynamoDBException) -> bool:
-    """True when a single-item write failed its condition (not for transactions: see above)."""
+    """True when a single-item write failed its condition (transactions: `Transaction.failed_keys`)."""
     return err.cause_response_code == "ConditionalCheckFailedException"
 
 

@@ -10,33 +10,45 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactGet, TransactWrite
+from pynamodb.transactions import TransactGet
 
 from ums.errors import NotFound
 from ums.store.models import (
     RateLimitModel,
     SessionModel,
+    Transaction,
     UserModel,
     condition_failed,
-    conditional_failures,
     conflicted,
+    get_or_none,
     plain,
     transaction_connection,
 )
+
+Session = SessionModel  # the record logic reads (attributes only)
 
 # Concurrent transactions on one item may be cancelled with TransactionConflict; try again.
 TRANSACTION_ATTEMPTS = 3
 
 
-def save(session: SessionModel) -> None:
+def new(session_id: str, owner: str, token_hash: str, generation: int, created_at: str, expires_at: int) -> Session:
+    """A session record not yet stored (`save` or `start_session` stores it)."""
+    return SessionModel(
+        SessionModel.key_for(session_id),
+        user_id=owner,
+        token_hash=token_hash,
+        generation=generation,
+        created_at=created_at,
+        expires_at=expires_at,
+    )
+
+
+def save(session: Session) -> None:
     session.save()
 
 
-def get(session_id: str) -> SessionModel | None:
-    try:
-        return SessionModel.get(SessionModel.key_for(session_id), consistent_read=True)
-    except DoesNotExist:
-        return None
+def get(session_id: str) -> Session | None:
+    return get_or_none(SessionModel, SessionModel.key_for(session_id), consistent=True)
 
 
 def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, UserModel | None]:
@@ -86,7 +98,7 @@ def revoke(session: SessionModel, user: UserModel | None, now: int, forget_befor
     have expired) are pruned; past `max_entries` live ones, every session of the user is revoked
     (token generation + 1) instead, which keeps the user item small."""
     for _ in range(TRANSACTION_ATTEMPTS):
-        tx = TransactWrite(connection=transaction_connection())
+        tx = Transaction()
         try:
             with tx:
                 tx.update(session, actions=[SessionModel.revoked.set(True)], condition=SessionModel.pk.exists())
@@ -95,7 +107,7 @@ def revoke(session: SessionModel, user: UserModel | None, now: int, forget_befor
                     tx.update(user, actions=actions, condition=condition)
             return
         except TransactWriteError as err:
-            failed = conditional_failures(tx, err)
+            failed = tx.failed_keys(err)
             if session.pk in failed:
                 return  # the session is gone: nothing left to revoke
             if user is None or (user.pk not in failed and not conflicted(err)):
@@ -128,10 +140,7 @@ def _revoked_session_update(
 
 
 def _get_user(user_id: str) -> UserModel | None:
-    try:
-        return UserModel.get(UserModel.key_for(user_id), consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_or_none(UserModel, UserModel.key_for(user_id), consistent=True)
 
 
 # --- sign-in failure counters ------------------------------------------------------------------
@@ -184,16 +193,19 @@ def record_failure(counters: list[Counter], now: int) -> None:
 
 
 def start_session(
-    session: SessionModel | None,
+    session: Session | None,
     counters: list[Counter],
     now: int,
-    user_update: tuple[UserModel, list[Action]] | None = None,
+    *,
+    user: UserModel | None = None,
+    new_password_hash: str | None = None,
 ) -> None:
-    """A successful sign-in, in one transaction: the session (if any) is written and `user_update`
-    applied only if no counter is locked (`Throttled` otherwise); counters that reset on success
-    are deleted. NotFound if the user was deleted meanwhile."""
+    """A successful sign-in, in one transaction: the session (if any) is written, and `user`'s
+    password hash replaced by `new_password_hash` (a rehash with today's parameters) when given,
+    only if no counter is locked (`Throttled` otherwise); counters that reset on success are
+    deleted. NotFound if the user was deleted meanwhile."""
 
-    def write(tx: TransactWrite) -> None:
+    def write(tx: Transaction) -> None:
         if session is not None:
             tx.save(session)
         for counter in counters:
@@ -201,14 +213,13 @@ def start_session(
                 tx.delete(RateLimitModel(counter.key), condition=counter.unlocked(now))
             else:
                 tx.condition_check(RateLimitModel, counter.key, condition=counter.unlocked(now))
-        if user_update is not None:
-            user, actions = user_update
-            tx.update(user, actions=actions, condition=UserModel.pk.exists())
+        if user is not None and new_password_hash is not None:
+            tx.update(user, actions=[UserModel.password_hash.set(new_password_hash)], condition=UserModel.pk.exists())
 
     _transact(counters, now, write)
 
 
-def _count_failure(tx: TransactWrite, counters: list[Counter], now: int) -> None:
+def _count_failure(tx: Transaction, counters: list[Counter], now: int) -> None:
     for counter in counters:
         tx.update(
             RateLimitModel(counter.key),
@@ -221,18 +232,18 @@ def _count_failure(tx: TransactWrite, counters: list[Counter], now: int) -> None
         )
 
 
-def _transact(counters: list[Counter], now: int, write: Callable[[TransactWrite], None]) -> None:
+def _transact(counters: list[Counter], now: int, write: Callable[[Transaction], None]) -> None:
     keys = {counter.key: counter for counter in counters}
     for attempt in range(TRANSACTION_ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 (jitter, not a secret)
-        tx = TransactWrite(connection=transaction_connection())
+        tx = Transaction()
         try:
             with tx:
                 write(tx)
             return
         except TransactWriteError as err:
-            failed = conditional_failures(tx, err)
+            failed = tx.failed_keys(err)
             locked = [keys[key] for key in failed if key in keys]
             if locked:
                 raise Throttled(_retry_after(locked, now)) from None
@@ -249,9 +260,6 @@ def _retry_after(locked: list[Counter], now: int) -> int:
     """Read only on this rare path: the longest wait among the counters that refused."""
     waits = []
     for counter in locked:
-        try:
-            item = RateLimitModel.get(counter.key, consistent_read=True)
-        except DoesNotExist:
-            item = None
+        item = get_or_none(RateLimitModel, counter.key, consistent=True)
         waits.append(counter.retry_after(item, now))
     return max(1, *waits)

@@ -3,44 +3,73 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from ums.errors import Conflict, EmailTaken, MobileTaken, NotFound
+from ums.store import events
 from ums.store.models import (
-    EventModel,
     SessionModel,
+    Transaction,
     UniqueValueModel,
     UserModel,
     condition_failed,
-    conditional_failures,
     conflicted,
-    transaction_connection,
+    get_or_none,
 )
+
+User = UserModel  # the record logic reads (attributes only)
+# Every attribute of the stored user item: no client-chosen field may take one of these names.
+STORED_ATTRIBUTES = frozenset(UserModel.get_attributes())
 
 # Concurrent transactions on the same marker may be cancelled with TransactionConflict
 # instead of losing the condition check; trying again gives the true answer.
 TRANSACTION_ATTEMPTS = 3
 
 
-def create(user: UserModel, event: EventModel) -> None:
+def new(
+    user_id: str,
+    email: str,
+    email_key: str,
+    mobile: str | None,
+    profile: dict[str, Any],
+    password_hash: str,
+    now: str,
+) -> User:
+    """A user record not yet stored (`create` stores it)."""
+    return UserModel(
+        UserModel.key_for(user_id),
+        id=user_id,
+        email=email,
+        email_key=email_key,
+        mobile=mobile,
+        active=True,
+        created_at=now,
+        updated_at=now,
+        profile=profile,
+        password_hash=password_hash,
+    )
+
+
+def create(user: User, event: dict[str, Any]) -> None:
     """Writes the user, its email (and mobile) marker and its event in one transaction; 409 if taken."""
     email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
     mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
     for attempt in range(TRANSACTION_ATTEMPTS):
-        tx = TransactWrite(connection=transaction_connection())
+        tx = Transaction()
         try:
             with tx:
                 tx.save(user, condition=UserModel.pk.does_not_exist())
                 for marker in (email_marker, mobile_marker):
                     if marker:
                         tx.save(marker, condition=UniqueValueModel.pk.does_not_exist())
-                tx.save(event)
+                tx.save(events.item(event))
             return
         except TransactWriteError as err:
-            failed = conditional_failures(tx, err)
+            failed = tx.failed_keys(err)
             if email_marker.pk in failed:
                 raise EmailTaken() from None
             if mobile_marker and mobile_marker.pk in failed:
@@ -49,23 +78,20 @@ def create(user: UserModel, event: EventModel) -> None:
                 raise
 
 
-def get(user_id: str) -> UserModel | None:
-    try:
-        return UserModel.get(UserModel.key_for(user_id), consistent_read=True)
-    except DoesNotExist:
-        return None
+def get(user_id: str) -> User | None:
+    return get_or_none(UserModel, UserModel.key_for(user_id), consistent=True)
 
 
-def find_by_email(email_key: str) -> UserModel | None:
+def find_by_email(email_key: str) -> User | None:
     """The user whose lower-cased email is `email_key` (GSI: one read, eventually consistent)."""
     return next(iter(UserModel.by_email.query(email_key, limit=1)), None)
 
 
-def find_by_mobile(mobile: str) -> UserModel | None:
+def find_by_mobile(mobile: str) -> User | None:
     return next(iter(UserModel.by_mobile.query(mobile, limit=1)), None)
 
 
-def update(user: UserModel, actions: list[Action]) -> None:
+def update(user: User, actions: list[Action]) -> None:
     """Applies `actions` to an existing user (never recreates a deleted one); 404 if it is gone."""
     try:
         user.update(actions=actions, condition=UserModel.pk.exists())
@@ -75,31 +101,81 @@ def update(user: UserModel, actions: list[Action]) -> None:
         raise
 
 
-def update_if_password_unchanged(user: UserModel, old_hash: str, actions: list[Action], event: EventModel) -> None:
-    """Applies `actions` and writes `event`, only if nobody changed the password since `user` was read."""
-    tx = TransactWrite(connection=transaction_connection())
+def update_profile(
+    user: User,
+    set_fields: dict[str, Any],
+    removed_fields: list[str],
+    updated_at: str,
+    *,
+    active: bool | None = None,
+    suspend: bool = False,
+) -> None:
+    """Sets and removes schemaless fields (names checked by the caller) and `active`; `suspend`
+    also ends every session of the user. 404 if the user is gone."""
+    actions: list[Action] = [UserModel.updated_at.set(updated_at)]
+    if active is not None:
+        actions.append(UserModel.active.set(active))
+    actions += [profile_field(name).set(value) for name, value in set_fields.items()]
+    actions += [profile_field(name).remove() for name in removed_fields]
+    if suspend:
+        actions += [UserModel.token_generation.add(1), UserModel.kept_session.remove()]
+    update(user, actions)
+
+
+def profile_field(name: str) -> Path:
+    """The schemaless field `name` as an update target. Each element of the list is one attribute
+    name (sent as an ExpressionAttributeNames placeholder), so '.' is just a character; '[n]'
+    PynamoDB would still read as a list index, so it is refused here too (logic's
+    `check_field_name` answers 400 for it first): a client's name is never a path."""
+    if "[" in name or "]" in name:
+        raise ValueError(f"not a field name: {name!r}")
+    return Path([UserModel.profile.attr_name, name])
+
+
+def password_replaced(password_hash: str, updated_at: str, keep_session: str | None = None) -> list[Action]:
+    """What every new password does to the user: pending reset tokens and every session but
+    `keep_session` are over. (Also used by `store.resets.consume`.)"""
+    return [
+        UserModel.password_hash.set(password_hash),
+        UserModel.updated_at.set(updated_at),
+        UserModel.token_generation.add(1),
+        UserModel.kept_session.set(keep_session) if keep_session else UserModel.kept_session.remove(),
+        UserModel.reset_token_hash.remove(),
+    ]
+
+
+def replace_password(
+    user: User, password_hash: str, updated_at: str, event: dict[str, Any], *, keep_session: str | None = None
+) -> None:
+    """The password change: sets the new hash (revoking every session but `keep_session` and any
+    reset token) and writes `event`, only if nobody changed the password since `user` was read (409)."""
+    tx = Transaction()
     try:
         with tx:
-            tx.update(user, actions=actions, condition=UserModel.password_hash == old_hash)
-            tx.save(event)
+            tx.update(
+                user,
+                actions=password_replaced(password_hash, updated_at, keep_session),
+                condition=UserModel.password_hash == user.password_hash,
+            )
+            tx.save(events.item(event))
     except TransactWriteError as err:
-        if user.pk in conditional_failures(tx, err):
+        if user.pk in tx.failed_keys(err):
             raise Conflict("The password was changed by another request; sign in again") from None
         raise
 
 
-def delete(user: UserModel, event: EventModel) -> None:
+def delete(user: User, event: dict[str, Any]) -> None:
     """Deletes the user and its markers and writes `event`, in one transaction; 404 if it is already gone."""
-    tx = TransactWrite(connection=transaction_connection())
+    tx = Transaction()
     try:
         with tx:
             tx.delete(user, condition=UserModel.pk.exists())
             tx.delete(UniqueValueModel(UniqueValueModel.email_key(user.email_key)))
             if user.mobile:
                 tx.delete(UniqueValueModel(UniqueValueModel.mobile_key(user.mobile)))
-            tx.save(event)
+            tx.save(events.item(event))
     except TransactWriteError as err:
-        if user.pk in conditional_failures(tx, err):
+        if user.pk in tx.failed_keys(err):
             raise NotFound("User not found") from None
         raise
 
@@ -107,7 +183,7 @@ def delete(user: UserModel, event: EventModel) -> None:
 SCAN_PAGE_SIZE = 500
 
 
-def scan_all() -> Iterator[UserModel]:
+def scan_all() -> Iterator[User]:
     """Every user (not the uniqueness markers), page by page."""
     return iter(UserModel.scan(UserModel.pk.startswith("user#"), page_size=SCAN_PAGE_SIZE))
 
