@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ums.errors import BadRequest
-from ums.http import load_json
+from ums.inputs import load_json
 
 if TYPE_CHECKING:
     import re2

@@ -3,13 +3,24 @@ of a managed API key, or a Bearer access token issued to one (`POST /auth {"meth
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 from ums import api_keys
 from ums.errors import Unauthorized
-from ums.http import Request
 from ums.sessions import authenticate_subject
 
 
-def require_server_key(request: Request) -> str:
+class HeaderSource(Protocol):
+    """What this check reads of a request (`ums.http.Request` is one): no HTTP import here."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def bearer_token(self) -> str: ...
+
+
+def require_server_key(request: HeaderSource) -> str:
     """The API key the request authenticates with; 401 otherwise."""
     presented = request.headers.get("x-api-key", "").strip()
     if presented:
