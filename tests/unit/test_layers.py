@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +165,31 @@ def test_the_check_sees_a_handler_importing_the_store():
     found = handler_violations({"functions/x/app.py": ast.parse("from ums.store import users")})
     assert any("imports ums.store" in line for line in found), found
     assert handler_violations({"functions/x/app.py": ast.parse("from ums.accounts import sign_up")}) == []
+
+
+def test_logic_runs_on_a_fake_store_without_moto(monkeypatch):
+    """The store is the seam: logic is tested here with its store functions replaced, and no
+    emulated AWS at all (no `aws` fixture: any DynamoDB call would fail)."""
+    from ums import accounts, user_admin
+    from ums.store import users as user_store
+
+    written: list[tuple[str, Any, Any]] = []
+    monkeypatch.setattr(user_store, "create", lambda user, event: written.append(("create", user, event)))
+    record = accounts.sign_up({"email": "Ann@Example.com", "password": "a long passphrase 42", "city": "Delft"})
+    [(_, user, event)] = written
+    assert record["email"] == "Ann@Example.com" and record["city"] == "Delft"
+    assert user.email_key == "ann@example.com" and user.password_hash.startswith("$argon2")
+    assert isinstance(event, dict) and event["event"] == "AfterSignUp" and event["user"] == record
+
+    updates: list[tuple[object, ...]] = []
+
+    def update_profile(user, set_fields, removed, updated_at, *, active=None, suspend=False):
+        updates.append((set_fields, removed, active, suspend))
+
+    monkeypatch.setattr(user_admin.policies, "require", lambda subject, action: None)
+    monkeypatch.setattr(user_store, "get", lambda user_id: user)
+    monkeypatch.setattr(user_store, "update_profile", update_profile)
+    condition = f'[{{"field":"id"}},"=","{user.id}"]'
+    answer = user_admin.update("apk:k", {"cond": [condition]}, {"active": False, "city": None, "vip": 1})
+    assert updates == [({"vip": 1}, ["city"], False, True)]  # suspending an active user ends its sessions
+    assert [u["id"] for u in answer] == [user.id]
