@@ -3,22 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
+import moto.kms.models
 import pytest
 from helpers import STACK, reset_aws_clients, sign_in, sign_up
 from moto import mock_aws
+from moto.core.config import DefaultConfig
 
 from local_stack.aws import create_resources
+
+# Every test gets fresh emulated AWS (moto's backends are reset on entry), built from template.yaml.
+# Two costs that say nothing about the service are paid once per session instead of per test:
+# boto3's default session (each new one parses the service models again), and the RSA key moto
+# makes for every KMS key, symmetric ones included, which only asymmetric Sign/Verify would use.
+FRESH_BACKENDS_SAME_SESSION: DefaultConfig = {"core": {"reset_boto3_session": False}}
+moto.kms.models.generate_private_key = cache(moto.kms.models.generate_private_key)
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in this process with the resources of template.yaml."""
-    with mock_aws():
+    with mock_aws(config=FRESH_BACKENDS_SAME_SESSION):
         create_resources(STACK)
         reset_aws_clients()
         yield
+
+
+@pytest.fixture
+def real_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The service's own Argon2id parameters instead of the suite's cheap ones (UMS_TEST_FAST_HASHING)."""
+    from ums import passwords
+    from ums.config import settings
+
+    def forget() -> None:
+        settings.cache_clear()
+        passwords._hasher.cache_clear()
+        passwords._dummy_hash.cache_clear()
+
+    monkeypatch.delenv("UMS_TEST_FAST_HASHING")
+    forget()
+    yield
+    monkeypatch.undo()
+    forget()
 
 
 @pytest.fixture

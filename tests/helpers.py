@@ -1,12 +1,15 @@
 """Helpers shared by the unit and integration tests.
 
 The process gets the functions' environment from `template.yaml` before anything imports `ums`,
-so tables, secrets and settings are named exactly as the template names them.
+so tables, secrets and settings are named exactly as the template names them. It also sets the
+test-only `UMS_TEST_FAST_HASHING`: Argon2id at its lowest cost, except in the tests that ask for the
+service's own parameters (the `real_hashing` fixture).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +19,7 @@ from local_stack.functions import LocalFunction, prepare_process
 from local_stack.gateway import http_api_event
 from local_stack.template import Stack
 
+os.environ["UMS_TEST_FAST_HASHING"] = "1"
 STACK = Stack()
 use_endpoint(None, STACK.region)
 FUNCTIONS: dict[str, LocalFunction] = prepare_process(STACK)

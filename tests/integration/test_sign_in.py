@@ -82,7 +82,7 @@ def test_inactive_user_gets_403_with_the_right_password_only(aws):
     assert sign_in(password="not the password at all").status == 401
 
 
-def test_weak_hash_is_upgraded_on_sign_in(aws):
+def test_weak_hash_is_upgraded_on_sign_in(aws, real_hashing):
     sign_up()
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     stored_user().update(actions=[UserModel.password_hash.set(weak)])
@@ -213,7 +213,7 @@ def aws_calls(aws) -> Iterator[list[tuple[str, str, list[str]]]]:
         client.meta.events.unregister("provide-client-params.dynamodb.*", unique_id="test-sign-in-calls")
 
 
-def test_wrong_password_and_unknown_email_make_the_same_aws_calls_and_hash_once(aws_calls, monkeypatch):
+def test_wrong_password_and_unknown_email_make_the_same_aws_calls_and_hash_once(aws_calls, monkeypatch, real_hashing):
     from ums import passwords
 
     sign_up()

@@ -1,7 +1,13 @@
 import pytest
 from argon2 import PasswordHasher
 from ums import passwords
+from ums.config import settings
 from ums.errors import BadRequest
+
+from local_stack.template import Stack
+
+# The service's own Argon2id parameters, not the suite's cheap ones (UMS_TEST_FAST_HASHING).
+pytestmark = pytest.mark.usefixtures("real_hashing")
 
 
 def test_hash_is_argon2id_at_least_owasp_minimum():
@@ -53,3 +59,19 @@ def test_256_characters_are_not_truncated():
 def test_secrets_equal():
     assert passwords.secrets_equal("abc", "abc")
     assert not passwords.secrets_equal("abc", "abd")
+
+
+def test_owasp_minimum_holds_whatever_the_environment_asks_unless_test_fast_hashing(monkeypatch):
+    monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("ARGON2_MEMORY_KIB", "8")
+    settings.cache_clear()  # the real_hashing fixture restores the environment and forgets these settings
+    clamped = settings()
+    monkeypatch.setenv("UMS_TEST_FAST_HASHING", "1")
+    settings.cache_clear()
+    fast = settings()
+    assert (clamped.argon2_time_cost, clamped.argon2_memory_kib, clamped.argon2_parallelism) == (2, 19456, 1)
+    assert (fast.argon2_time_cost, fast.argon2_memory_kib, fast.argon2_parallelism) == (1, 8, 1)
+
+
+def test_no_function_of_the_template_gets_the_test_only_fast_hashing():
+    assert all("UMS_TEST_FAST_HASHING" not in spec.environment for spec in Stack().functions())

@@ -6,6 +6,7 @@ The names are the environment variables `template.yaml` sets on the functions.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -36,7 +37,7 @@ class Settings:
     prevent_user_existence_errors: bool
     default_reset_url: str
     select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
-    # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1).
+    # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1); see _argon2_cost.
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
@@ -50,6 +51,7 @@ class Settings:
 def settings() -> Settings:
     """The settings of this process, read from the environment on first use."""
     env = os.environ
+    time_cost, memory_kib, parallelism = _argon2_cost(env)
     return Settings(
         project_id=env.get("UMS_PROJECT_ID", "ums"),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -71,7 +73,23 @@ def settings() -> Settings:
         prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
         default_reset_url=env.get("DEFAULT_RESET_URL", ""),
         select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
-        argon2_time_cost=max(2, int(env.get("ARGON2_TIME_COST", "2"))),
-        argon2_memory_kib=max(19456, int(env.get("ARGON2_MEMORY_KIB", "19456"))),
-        argon2_parallelism=max(1, int(env.get("ARGON2_PARALLELISM", "1"))),
+        argon2_time_cost=time_cost,
+        argon2_memory_kib=memory_kib,
+        argon2_parallelism=parallelism,
+    )
+
+
+def _argon2_cost(env: Mapping[str, str]) -> tuple[int, int, int]:
+    """Argon2id (time cost, memory KiB, parallelism): never below OWASP's minimum, but for tests.
+
+    `UMS_TEST_FAST_HASHING=1` is for test suites only (tests/helpers.py sets it; template.yaml and
+    `make dev` never do): Argon2id at its lowest cost (t = 1, m = 8 KiB, p = 1), so a suite that signs
+    up thousands of users does not spend its minutes hashing.
+    """
+    if _flag(env.get("UMS_TEST_FAST_HASHING", "")):
+        return 1, 8, 1
+    return (
+        max(2, int(env.get("ARGON2_TIME_COST", "2"))),
+        max(19456, int(env.get("ARGON2_MEMORY_KIB", "19456"))),
+        max(1, int(env.get("ARGON2_PARALLELISM", "1"))),
     )
