@@ -6,4 +6,4 @@ from ums.http import Request, Response, api_handler
 
 @api_handler
 def handler(request: Request) -> Response:
-    return management.handle(request.method, request.path_parameters.get("proxy", ""), request.json_object)
+    return management.handle(request)

@@ -110,3 +110,60 @@ def test_unknown_resources_and_methods(aws):
     assert manage("nothing", method="GET").status == 404
     assert manage("integrations/x/y/z", method="GET").status == 404
     assert manage("integrations", method="DELETE").status == 405
+
+
+def assert_jexia_error(answer, status: int, message: str) -> None:
+    """`answer` is Jexia's error array with the request id, sent with the API's usual headers."""
+    assert answer.status == status
+    [error] = answer.body
+    assert error == {"message": message, "request_id": answer.headers["X-Request-Id"]}
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Content-Type"] == "application/json"
+
+
+def test_a_method_a_path_does_not_take_is_a_405_through_the_router(aws):
+    created = ses_integration()
+    assert_jexia_error(
+        manage("integrations", method="PATCH"), 405, "PATCH is not supported on /management/integrations"
+    )
+    assert_jexia_error(
+        manage(f"integrations/{created['id']}", {}, "POST"),
+        405,
+        f"POST is not supported on /management/integrations/{created['id']}",
+    )
+    assert_jexia_error(manage("events", {}, "POST"), 405, "POST is not supported on /management/events")
+    assert_jexia_error(
+        manage(f"integrations/{created['id']}/test", method="GET"),
+        405,
+        f"GET is not supported on /management/integrations/{created['id']}/test",
+    )
+
+
+def test_a_path_no_route_serves_is_a_404_through_the_router(aws):
+    known = "try events, integrations, automations, templates, applications, policies, keys"
+    assert_jexia_error(
+        manage("nothing", method="GET"), 404, f"No management resource '/management/nothing'; {known}"
+    )
+    assert_jexia_error(
+        manage("templates/t/test", {}, "POST"), 404, f"No management resource '/management/templates/t/test'; {known}"
+    )
+    assert manage("events/AfterSignUp", method="GET").status == 404
+    assert_jexia_error(manage("policies/nope", method="GET"), 404, "No policy 'nope'")
+
+
+def test_trailing_and_doubled_slashes_reach_the_same_route(aws):
+    created = manage("integrations/", {"name": "SES", "type": "ses", "sender": "no-reply@example.com"})
+    assert created.status == 201
+    assert [i["id"] for i in manage("integrations/", method="GET").body] == [created.body["id"]]
+    assert manage(f"integrations//{created.body['id']}/", method="GET").body["name"] == "SES"
+    assert manage("events/", method="GET").status == 200
+    assert manage(f"integrations/{created.body['id']}/", method="DELETE").status == 200
+
+
+def test_a_2xx_answer_has_the_api_headers_and_its_status(aws):
+    created = manage("keys", {"description": "ci"})
+    assert created.status == 201 and created.body["secret"]
+    assert created.headers["Cache-Control"] == "no-store" and created.headers["X-Request-Id"]
+    listed = manage("keys", method="GET")
+    assert listed.status == 200 and [k["key"] for k in listed.body] == [created.body["key"]]
+    assert "secret" not in listed.body[0] and "secret_hash" not in listed.body[0]

@@ -29,6 +29,10 @@ class NotFound(UmsError):
     status = 404
 
 
+class MethodNotAllowed(UmsError):
+    status = 405
+
+
 class Conflict(UmsError):
     status = 409
 
@@ -43,6 +47,13 @@ class TooManyRequests(UmsError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+
+
+class MailProviderUnavailable(UmsError):
+    """The mail provider could not take a mail now (the integration test button): not the
+    client's fault, and worth trying again, so a 502 rather than a 4xx."""
+
+    status = 502
 
 
 class EmailTaken(Conflict):

@@ -23,6 +23,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from ums import integration_secrets
 from ums.automation.templates import header_value
 from ums.config import settings
 
@@ -60,21 +61,6 @@ class Mail:
 def ses_client() -> Any:
     config = Config(retries={"mode": "standard", "total_max_attempts": SES_MAX_ATTEMPTS})
     return boto3.client("sesv2", region_name=settings().region, config=config)
-
-
-@cache
-def _secrets_client() -> Any:
-    return boto3.client("secretsmanager", region_name=settings().region)
-
-
-def smtp_password(integration_id: str) -> str | None:
-    name = f"{settings().integration_secret_prefix}{integration_id}"
-    try:
-        return str(_secrets_client().get_secret_value(SecretId=name)["SecretString"])
-    except ClientError as err:
-        if err.response["Error"]["Code"] == "ResourceNotFoundException":
-            return None
-        raise
 
 
 def send(integration: dict[str, Any], mail: Mail) -> str:
@@ -136,7 +122,7 @@ def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
             if tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
             if integration.get("username"):
-                smtp.login(integration["username"], smtp_password(integration["id"]) or "")
+                _login(smtp, integration)
             smtp.send_message(message)
     except smtplib.SMTPResponseException as err:
         if 400 <= err.smtp_code < 500:
@@ -150,3 +136,16 @@ def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
     except (OSError, smtplib.SMTPException) as err:
         raise TransientFailure(f"SMTP {type(err).__name__}") from None
     return str(message["Message-ID"])
+
+
+def _login(smtp: smtplib.SMTP, integration: dict[str, Any]) -> None:
+    """Logs in with the integration's password. The password is read through a cache: a refused
+    login is tried once more with a fresh read, in case it was rotated in the last few minutes."""
+    cached = integration_secrets.read(integration["id"]) or ""
+    try:
+        smtp.login(integration["username"], cached)
+    except smtplib.SMTPAuthenticationError:
+        fresh = integration_secrets.read(integration["id"], fresh=True) or ""
+        if fresh == cached:
+            raise
+        smtp.login(integration["username"], fresh)

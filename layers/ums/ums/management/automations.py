@@ -1,0 +1,86 @@
+"""/management/automations: which mail goes out on which event, through which integration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ums.errors import BadRequest
+from ums.events import EVENT_TYPES, find_event_type
+from ums.inputs import optional_string, reject_unknown_fields, required_string
+from ums.management import common
+from ums.store import config as config_store
+
+KIND = "automation"
+FIELDS = {"name", "event", "integration_id", "subject", "body", "text_body", "template", "enabled"}
+
+router = APIGatewayHttpRouter()
+
+
+def validate(body: dict[str, Any]) -> dict[str, Any]:
+    """An automation as stored, or a 400: the event and integration exist, the mail compiles
+    with the event's placeholders (or names a template instead)."""
+    from ums.automation import templates  # jinja2: imported when a mail is checked, not at cold start
+
+    reject_unknown_fields(body, FIELDS)
+    event_name = required_string(body, "event")
+    event = find_event_type(event_name)
+    if event is None:
+        known = ", ".join(f"{e.id} ({e.name})" for e in EVENT_TYPES.values())
+        raise BadRequest(f"Unknown event '{event_name}'; known events: {known}")
+    integration_id = required_string(body, "integration_id")
+    if config_store.get("integration", integration_id) is None:
+        raise BadRequest(f"Integration '{integration_id}' does not exist")
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise BadRequest("Field 'enabled' must be true or false")
+    data: dict[str, Any] = {
+        "name": required_string(body, "name"),
+        "event": event.id,
+        "integration_id": integration_id,
+        "enabled": enabled,
+    }
+    template = optional_string(body, "template")
+    if template:
+        if any(body.get(f) for f in ("subject", "body", "text_body")):
+            raise BadRequest("Give either 'template' or 'subject' and 'body', not both")
+        data["template"] = template
+        return data
+    for field in ("subject", "body"):
+        templates.check(required_string(body, field), field, event.all_placeholders, html=field == "body")
+        data[field] = body[field]
+    if body.get("text_body") is not None:
+        templates.check(required_string(body, "text_body"), "text_body", event.all_placeholders, html=False)
+        data["text_body"] = body["text_body"]
+    return data
+
+
+@router.get("/")
+def list_automations() -> list[dict[str, Any]]:
+    return common.listed(KIND)
+
+
+@router.post("/")
+def create_automation() -> tuple[dict[str, Any], int]:
+    data = validate(common.body(router))
+    return common.save(KIND, common.generated_id(), data, create=True), 201
+
+
+@router.get("/<item_id>")
+def get_automation(item_id: str) -> dict[str, Any]:
+    return common.public(common.existing(KIND, item_id))
+
+
+@router.put("/<item_id>")
+def replace_automation(item_id: str) -> dict[str, Any]:
+    body = common.body(router)
+    common.existing(KIND, item_id)
+    return common.save(KIND, item_id, validate(body), create=False)
+
+
+@router.delete("/<item_id>")
+def delete_automation(item_id: str) -> dict[str, Any]:
+    common.existing(KIND, item_id)
+    config_store.delete(KIND, item_id)
+    return {}

@@ -1,0 +1,62 @@
+"""What the management routers share: the request body, lookups, ids and what a client sees."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ums.errors import BadRequest, NotFound
+from ums.http import Request
+from ums.inputs import required_string
+from ums.store import config as config_store
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def body(router: APIGatewayHttpRouter) -> dict[str, Any]:
+    """The request body as a JSON object; `ums.management.handle` puts the request in the context."""
+    request: Request = router.context["request"]
+    return request.json_object()
+
+
+def existing(kind: str, item_id: str) -> dict[str, Any]:
+    """The stored item, or a 404."""
+    item = config_store.get(kind, item_id)
+    if item is None:
+        raise NotFound(f"No {kind} '{item_id}'")
+    return item
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the API shows it: no empty fields, never a password."""
+    return {k: v for k, v in item.items() if v is not None and k != "password"}
+
+
+def listed(kind: str) -> list[dict[str, Any]]:
+    return [public(item) for item in config_store.list_all(kind)]
+
+
+def save(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[str, Any]:
+    """Stores `data` (409 when `create` and the id is taken) and returns it as shown."""
+    return public(config_store.put(kind, item_id, data, create=create))
+
+
+def generated_id() -> str:
+    return str(uuid.uuid4())
+
+
+def name_id(body: dict[str, Any]) -> str:
+    """The id of a named kind (templates, applications): its `name`, which must fit NAME_PATTERN."""
+    item_id = required_string(body, "name")
+    if not NAME_PATTERN.match(item_id):
+        raise BadRequest("Field 'name' may hold letters, digits, '_', '.' and '-' (at most 128)")
+    return item_id
+
+
+def same_name(body: dict[str, Any], item_id: str) -> None:
+    """400 when a PUT on a named kind tries to rename the item."""
+    if body.get("name", item_id) != item_id:
+        raise BadRequest("Field 'name' cannot be changed; create a new item instead")

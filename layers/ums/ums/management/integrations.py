@@ -1,0 +1,131 @@
+"""/management/integrations: how mail leaves (SES or SMTP), and the "Test integration" button.
+
+SMTP passwords go to `ums.integration_secrets`: the table only records `has_password`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ums import integration_secrets
+from ums.errors import BadRequest, MailProviderUnavailable
+from ums.inputs import optional_string, reject_unknown_fields, required_string
+from ums.management import common
+from ums.store import config as config_store
+from ums.users import normalize_email
+
+KIND = "integration"
+TLS_MODES = ("starttls", "implicit", "none")
+FIELDS = {"name", "type", "sender", "reply_to", "configuration_set", "host", "port", "tls", "username", "password"}
+
+router = APIGatewayHttpRouter()
+
+
+def validate(body: dict[str, Any]) -> dict[str, Any]:
+    """An integration as stored (the password aside), or a 400 naming the field."""
+    reject_unknown_fields(body, FIELDS)
+    kind = body.get("type")
+    if kind not in ("ses", "smtp"):
+        raise BadRequest("Field 'type' must be 'ses' or 'smtp'")
+    name = required_string(body, "name")
+    if not body.get("sender"):
+        raise BadRequest("Field 'sender' is required")
+    data: dict[str, Any] = {
+        "name": name,
+        "type": kind,
+        "sender": normalize_email(body["sender"]),
+        "reply_to": normalize_email(body["reply_to"]) if body.get("reply_to") else None,
+    }
+    if kind == "ses":
+        data["configuration_set"] = optional_string(body, "configuration_set")
+        return data
+    port = body.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise BadRequest("Field 'port' must be a number from 1 to 65535")
+    tls = body.get("tls", "starttls")
+    tls = {True: "starttls", False: "none"}.get(tls, tls) if isinstance(tls, bool) else tls
+    if tls not in TLS_MODES:
+        raise BadRequest(f"Field 'tls' must be true, false or one of {', '.join(TLS_MODES)}")
+    data.update(host=required_string(body, "host"), port=port, tls=tls, username=optional_string(body, "username"))
+    return data
+
+
+def _password(body: dict[str, Any]) -> str | None:
+    password = body.get("password")
+    if password is not None and (not isinstance(password, str) or not password):
+        raise BadRequest("Field 'password' must be a non-empty string")
+    return password
+
+
+@router.get("/")
+def list_integrations() -> list[dict[str, Any]]:
+    return common.listed(KIND)
+
+
+@router.post("/")
+def create_integration() -> tuple[dict[str, Any], int]:
+    body = common.body(router)
+    item_id = common.generated_id()
+    data = validate(body)
+    password = _password(body)
+    if password is not None:
+        integration_secrets.write(item_id, password)
+    data["has_password"] = password is not None
+    return common.save(KIND, item_id, data, create=True), 201
+
+
+@router.get("/<item_id>")
+def get_integration(item_id: str) -> dict[str, Any]:
+    return common.public(common.existing(KIND, item_id))
+
+
+@router.put("/<item_id>")
+def replace_integration(item_id: str) -> dict[str, Any]:
+    body = common.body(router)
+    existing = common.existing(KIND, item_id)
+    data = validate(body)
+    password = _password(body)
+    if password is not None:  # an omitted password keeps the stored one
+        integration_secrets.write(item_id, password)
+    data["has_password"] = password is not None or bool(existing.get("has_password"))
+    return common.save(KIND, item_id, data, create=False)
+
+
+@router.delete("/<item_id>")
+def delete_integration(item_id: str) -> dict[str, Any]:
+    common.existing(KIND, item_id)
+    integration_secrets.delete(item_id)
+    config_store.delete(KIND, item_id)
+    return {}
+
+
+@router.post("/<item_id>/test")
+def test_integration(item_id: str) -> dict[str, Any]:
+    """Jexia's "Test integration" button: one mail to `to` through the integration."""
+    # Imported here (as the template checks of automations and templates): mail brings jinja2,
+    # tens of milliseconds of cold start that reads and most writes never need.
+    from ums.automation.mail import Mail, PermanentFailure, TransientFailure, send
+
+    integration = common.existing(KIND, item_id)
+    body = common.body(router)
+    reject_unknown_fields(body, {"to"})
+    to = normalize_email(body.get("to"))
+    mail = Mail(
+        sender=integration["sender"],
+        to=to,
+        reply_to=integration.get("reply_to"),
+        subject="Serverless UMS: test mail",
+        html=f"<p>This is a test mail from the integration <b>{escape(integration['name'])}</b>.</p>",
+        text=f"This is a test mail from the integration {integration['name']}.\n",
+        tags={"event": "IntegrationTest"},
+    )
+    try:
+        return {"message_id": send(integration, mail), "to": to}
+    except PermanentFailure as err:
+        raise BadRequest(f"The mail was refused: {err}") from None
+    except TransientFailure as err:
+        # Not the client's fault and worth a retry: a 502, on purpose.
+        raise MailProviderUnavailable(f"The mail provider is unavailable ({err}); try again") from None

@@ -1,0 +1,64 @@
+"""/management/templates: named mail templates (e.g. `mb-user-password-US`) automations refer to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ums.events import EVENT_TYPES
+from ums.inputs import reject_unknown_fields, required_string
+from ums.management import common
+from ums.store import config as config_store
+
+KIND = "template"
+
+router = APIGatewayHttpRouter()
+
+
+def validate(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """A template as stored, or a 400 naming the field that does not compile."""
+    from ums.automation import templates  # jinja2: imported when a mail is checked, not at cold start
+
+    reject_unknown_fields(body, {"name", "subject", "html", "text"})
+    data = {"name": name, "subject": required_string(body, "subject"), "html": required_string(body, "html")}
+    if body.get("text") is not None:
+        data["text"] = required_string(body, "text")
+    # A named template may serve any event: it may use what any event offers.
+    placeholders = {name for event in EVENT_TYPES.values() for name in event.all_placeholders}
+    for field, source in data.items():
+        if field != "name":
+            templates.check(source, field, placeholders, html=field == "html")
+    return data
+
+
+@router.get("/")
+def list_templates() -> list[dict[str, Any]]:
+    return common.listed(KIND)
+
+
+@router.post("/")
+def create_template() -> tuple[dict[str, Any], int]:
+    body = common.body(router)
+    name = common.name_id(body)
+    return common.save(KIND, name, validate(body, name), create=True), 201
+
+
+@router.get("/<name>")
+def get_template(name: str) -> dict[str, Any]:
+    return common.public(common.existing(KIND, name))
+
+
+@router.put("/<name>")
+def replace_template(name: str) -> dict[str, Any]:
+    body = common.body(router)
+    common.existing(KIND, name)
+    common.same_name(body, name)
+    return common.save(KIND, name, validate(body, name), create=False)
+
+
+@router.delete("/<name>")
+def delete_template(name: str) -> dict[str, Any]:
+    common.existing(KIND, name)
+    config_store.delete(KIND, name)
+    return {}
