@@ -32,8 +32,10 @@ dev: $(VENV)/.installed  ## run the local stack on 127.0.0.1:$${UMS_LOCAL_PORT:-
 demo: $(VENV)/.installed  ## with `make dev` running: configure mail and walk the reset flow
 	$(PY) -m local_stack.demo
 
+# One pytest-xdist worker per core; a test file stays on one worker (its module fixtures run once),
+# and each worker's end-to-end tests get their own local stack on free ports.
 test: $(VENV)/.installed lint  ## unit, integration and end-to-end tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -313,13 +314,17 @@ def headers_of(probe: Probe, creds: Credentials) -> dict[str, str]:
 
 
 def print_summary(request: Any, line: str) -> None:
-    """`line` on the terminal even while pytest captures output (fixture teardown)."""
+    """`line` on the terminal even while pytest captures output (fixture teardown); a pytest-xdist
+    worker's reporter writes nowhere, but its standard error reaches the terminal."""
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if capture is None or reporter is None:
         return
     with capture.global_and_fixture_disabled():
-        reporter.write_line(f"\n{line}")
+        if hasattr(request.config, "workerinput"):
+            sys.stderr.write(f"\n{line}\n")
+        else:
+            reporter.write_line(f"\n{line}")
 
 
 def problem(status: int, text: str) -> str | None:

@@ -1,4 +1,5 @@
-"""The local stack, started once for the end-to-end tests, in its own process as `make dev` runs it."""
+"""The local stack, started once for the end-to-end tests (once per pytest-xdist worker), in its own
+process as `make dev` runs it, but with the test-only cheap Argon2id (UMS_TEST_FAST_HASHING)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         **os.environ,
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
+        "UMS_TEST_FAST_HASHING": "1",  # a test stack; `make dev` never sets it
     }
     # A running `make dev` may have fixed the emulator's port: this stack takes a free one.
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "UMS_LOCAL_AWS_PORT"):
@@ -59,7 +61,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=30)  # a loaded machine (two stacks under pytest-xdist) stops slower
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
