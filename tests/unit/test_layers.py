@@ -33,10 +33,9 @@ STORE_USES = ("ums.store", "ums.config", "ums.errors", "ums.clock")
 AWS_SDK = ("boto3", "botocore")
 OTHER_AWS = {
     "ums.crypto": "KMS (reset tokens in the outbox)",
-    "ums.automation.mail": "SES, Secrets Manager (SMTP passwords)",
+    "ums.automation.mail": "SES",
     "ums.automation.pipeline": "EventBridge (publishing events)",
     "ums.integration_secrets": "Secrets Manager (integration secrets)",
-    "ums.management": "Secrets Manager (integration secrets)",
 }
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 # The HTTP edge: requests in, responses out. Logic does not import it.
