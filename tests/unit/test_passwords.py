@@ -75,3 +75,10 @@ def test_owasp_minimum_holds_whatever_the_environment_asks_unless_test_fast_hash
 
 def test_no_function_of_the_template_gets_the_test_only_fast_hashing():
     assert all("UMS_TEST_FAST_HASHING" not in spec.environment for spec in Stack().functions())
+
+
+def test_fast_test_hashing_is_ignored_inside_lambda():
+    from ums.config import _argon2_cost
+
+    assert _argon2_cost({"UMS_TEST_FAST_HASHING": "1"}) == (1, 8, 1)
+    assert _argon2_cost({"UMS_TEST_FAST_HASHING": "1", "AWS_LAMBDA_FUNCTION_NAME": "SignIn"}) == (2, 19456, 1)
