@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from ums.errors import BadRequest
 from ums.events import EVENT_TYPES, find_event_type
 from ums.inputs import optional_string, reject_unknown_fields, required_string
@@ -14,8 +12,6 @@ from ums.store import config as config_store
 
 KIND = "automation"
 FIELDS = {"name", "event", "integration_id", "subject", "body", "text_body", "template", "enabled"}
-
-router = APIGatewayHttpRouter()
 
 
 def validate(body: dict[str, Any]) -> dict[str, Any]:
@@ -56,31 +52,4 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-@router.get("/")
-def list_automations() -> list[dict[str, Any]]:
-    return common.listed(KIND)
-
-
-@router.post("/")
-def create_automation() -> tuple[dict[str, Any], int]:
-    data = validate(common.body(router))
-    return common.save(KIND, common.generated_id(), data, create=True), 201
-
-
-@router.get("/<item_id>")
-def get_automation(item_id: str) -> dict[str, Any]:
-    return common.public(common.existing(KIND, item_id))
-
-
-@router.put("/<item_id>")
-def replace_automation(item_id: str) -> dict[str, Any]:
-    body = common.body(router)
-    common.existing(KIND, item_id)
-    return common.save(KIND, item_id, validate(body), create=False)
-
-
-@router.delete("/<item_id>")
-def delete_automation(item_id: str) -> dict[str, Any]:
-    common.existing(KIND, item_id)
-    config_store.delete(KIND, item_id)
-    return {}
+router = common.crud_router(KIND, lambda body, _item_id: validate(body), named=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -60,3 +61,43 @@ def same_name(body: dict[str, Any], item_id: str) -> None:
     """400 when a PUT on a named kind tries to rename the item."""
     if body.get("name", item_id) != item_id:
         raise BadRequest("Field 'name' cannot be changed; create a new item instead")
+
+
+Validate = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+def crud_router(kind: str, validate: Validate, *, named: bool) -> APIGatewayHttpRouter:
+    """The five routes of a plain kind: list, create (201), read, replace, delete. A named kind
+    (templates, applications) is keyed by its `name`, which a replace cannot change; the others
+    get a generated id. `validate(body, item_id)` makes the item as stored, or raises a 400."""
+    router = APIGatewayHttpRouter()
+
+    @router.get("/")
+    def list_items() -> list[dict[str, Any]]:
+        return listed(kind)
+
+    @router.post("/")
+    def create_item() -> tuple[dict[str, Any], int]:
+        data = body(router)
+        item_id = name_id(data) if named else generated_id()
+        return save(kind, item_id, validate(data, item_id), create=True), 201
+
+    @router.get("/<item_id>")
+    def get_item(item_id: str) -> dict[str, Any]:
+        return public(existing(kind, item_id))
+
+    @router.put("/<item_id>")
+    def replace_item(item_id: str) -> dict[str, Any]:
+        data = body(router)
+        existing(kind, item_id)
+        if named:
+            same_name(data, item_id)
+        return save(kind, item_id, validate(data, item_id), create=False)
+
+    @router.delete("/<item_id>")
+    def delete_item(item_id: str) -> dict[str, Any]:
+        existing(kind, item_id)
+        config_store.delete(kind, item_id)
+        return {}
+
+    return router

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-
 from ums.events import EVENT_TYPES
 from ums.inputs import reject_unknown_fields, required_string
 from ums.management import common
-from ums.store import config as config_store
 
 KIND = "template"
-
-router = APIGatewayHttpRouter()
 
 
 def validate(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -32,33 +27,4 @@ def validate(body: dict[str, Any], name: str) -> dict[str, Any]:
     return data
 
 
-@router.get("/")
-def list_templates() -> list[dict[str, Any]]:
-    return common.listed(KIND)
-
-
-@router.post("/")
-def create_template() -> tuple[dict[str, Any], int]:
-    body = common.body(router)
-    name = common.name_id(body)
-    return common.save(KIND, name, validate(body, name), create=True), 201
-
-
-@router.get("/<name>")
-def get_template(name: str) -> dict[str, Any]:
-    return common.public(common.existing(KIND, name))
-
-
-@router.put("/<name>")
-def replace_template(name: str) -> dict[str, Any]:
-    body = common.body(router)
-    common.existing(KIND, name)
-    common.same_name(body, name)
-    return common.save(KIND, name, validate(body, name), create=False)
-
-
-@router.delete("/<name>")
-def delete_template(name: str) -> dict[str, Any]:
-    common.existing(KIND, name)
-    config_store.delete(KIND, name)
-    return {}
+router = common.crud_router(KIND, validate, named=True)
