@@ -30,7 +30,7 @@ def per_request(operation: str, handler_ms: float, prices: dict[str, Any], hashi
     seconds = (handler_ms / 1000 + (hashing_s if operation == "sign-in" else 0)) * prices["lambda_time_factor"]
     gb_seconds = max(seconds, 0.001) * prices["memory_mb"][operation] / 1024
     units = prices["dynamodb_units"][operation]
-    return (
+    return float(  # prices.json's numbers are Any to mypy
         prices["http_api_per_million_requests"] / 1e6
         + prices["lambda_per_million_requests"] / 1e6
         + gb_seconds * prices["lambda_arm64_per_gb_second"]
