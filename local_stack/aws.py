@@ -66,7 +66,7 @@ class MotoServer:
     """moto's server in a thread of this process, on a loopback port (0: a free one)."""
 
     def __init__(self, on_mail: Callable[[bytes], None] | None = None, port: int = 0) -> None:
-        from moto.server import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per emulator call
         app = SerializedApp(DomainDispatcherApplication(create_backend_app), on_mail)

@@ -236,7 +236,7 @@ def matches(condition: Condition, record: dict[str, Any]) -> bool:
     value = field_value(record, condition.field)
     op, expected = condition.comparator, condition.value
     if op == "null":
-        return (value is _MISSING or value is None) == expected
+        return bool((value is _MISSING or value is None) == expected)
     if value is _MISSING:
         return op == "!=" or op == "not in"
     if op == "=":

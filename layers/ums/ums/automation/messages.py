@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
-from ums.automation.idempotency import IDEMPOTENCY, IDEMPOTENCY_STORE
+from ums.automation.idempotency import once_per
 from ums.errors import NotFound, TooManyRequests, UmsError
 from ums.observability import logger, metrics
 from ums.resets import request_reset
@@ -107,6 +106,4 @@ def _issue(*, message: dict[str, Any]) -> dict[str, str]:
 
 
 # One token per bus message, however often it is delivered.
-_issue_once = idempotent_function(
-    data_keyword_argument="message", config=IDEMPOTENCY, persistence_store=IDEMPOTENCY_STORE
-)(_issue)
+_issue_once = once_per("message")(_issue)

@@ -14,10 +14,9 @@ from urllib.parse import urlencode, urlsplit
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import idempotent_function
 
 from ums.automation import templates
-from ums.automation.idempotency import IDEMPOTENCY, IDEMPOTENCY_STORE
+from ums.automation.idempotency import once_per
 from ums.automation.mail import Mail, PermanentFailure, send
 from ums.config import settings
 from ums.crypto import decrypt_token
@@ -98,9 +97,7 @@ def _deliver(
 
 
 # One mail per (event, automation): the key is the `delivery` argument.
-_deliver_once = idempotent_function(
-    data_keyword_argument="delivery", config=IDEMPOTENCY, persistence_store=IDEMPOTENCY_STORE
-)(_deliver)
+_deliver_once = once_per("delivery")(_deliver)
 
 
 def _content(automation: dict[str, Any], event: Event, context: dict[str, Any]) -> tuple[str, str, str, str]:

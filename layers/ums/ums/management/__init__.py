@@ -43,10 +43,14 @@ for _name, _router in ROUTERS.items():
     app.include_router(_router, prefix=f"{PREFIX}/{_name}")
 
 
-@app.exception_handler(Exception)
 def _to_api_handler(error: Exception) -> NoReturn:
     # Handled here, the resolver would log every 4xx as an unhandled exception first.
     raise error
+
+
+# Registered by a call, not as a decorator: Powertools' `exception_handler` is unannotated, and as a
+# decorator it would make `_to_api_handler` untyped (mypy --strict's untyped-decorator).
+app.exception_handler(Exception)(_to_api_handler)
 
 
 @app.not_found

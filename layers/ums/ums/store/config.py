@@ -8,7 +8,8 @@ from pynamodb.exceptions import PutError
 
 from ums.clock import now_rfc3339
 from ums.errors import Conflict
-from ums.store.models import ConfigModel, condition_failed, get_or_none, plain
+from ums.store import plain
+from ums.store.models import ConfigModel, condition_failed, get_or_none
 
 
 def get(kind: str, item_id: str) -> dict[str, Any] | None:

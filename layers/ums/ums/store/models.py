@@ -37,7 +37,6 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from ums.config import settings
-from ums.store import plain  # noqa: F401 (re-exported for the store modules)
 
 
 class ByEmailIndex(GlobalSecondaryIndex["UserModel"]):

@@ -13,6 +13,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactGet
 
 from ums.errors import NotFound
+from ums.store import plain
 from ums.store.models import (
     RateLimitModel,
     SessionModel,
@@ -21,7 +22,6 @@ from ums.store.models import (
     condition_failed,
     conflicted,
     get_or_none,
-    plain,
     transaction_connection,
 )
 
@@ -160,9 +160,10 @@ class Counter:
 
     def unlocked(self, now: int) -> Condition:
         """The condition, evaluated by DynamoDB, that this counter lets an attempt through at `now`."""
-        condition = RateLimitModel.pk.does_not_exist() | (RateLimitModel.requests < self.max_failures)
+        # PynamoDB's `Condition.__or__`/`__and__` are unannotated: the declared types say what they return.
+        condition: Condition = RateLimitModel.pk.does_not_exist() | (RateLimitModel.requests < self.max_failures)
         for extra, delay in enumerate(self.delays):
-            waited = RateLimitModel.last_at <= now - delay
+            waited: Condition = RateLimitModel.last_at <= now - delay
             if extra < len(self.delays) - 1:
                 waited = waited & (RateLimitModel.requests < self.max_failures + extra + 1)
             condition = condition | waited
