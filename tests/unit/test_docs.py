@@ -123,3 +123,30 @@ def test_every_served_route_is_in_the_readme_and_the_api_reference() -> None:
         ]
         assert missing == [], page.name
     assert "/management/" in (ROOT / "README.md").read_text()
+
+
+def section(page: Path, title: str) -> str:
+    """The text under the heading `title` up to the next heading of the same or a higher level."""
+    match = re.search(rf"^(#+) {re.escape(title)}\n(.*)", page.read_text(), re.M | re.S)
+    assert match, f"{page.name} has no heading {title!r}"
+    level = len(match.group(1))
+    return re.split(rf"^#{{1,{level}}} ", match.group(2), flags=re.M)[0]
+
+
+def test_the_configuration_table_lists_every_parameter_with_its_default() -> None:
+    parameters = Stack().template["Parameters"]
+    rows = re.findall(
+        r"^\| `(\w+)` \| ([^|]+) \|", section(ROOT / "docs" / "configuration.md", "Stack parameters"), re.M
+    )
+    documented = {name: default.strip() for name, default in rows}
+    assert sorted(documented) == sorted(parameters)
+    for name, spec in parameters.items():
+        default = str(spec.get("Default", ""))
+        assert documented[name] == (f"`{default}`" if default else "(empty)"), name
+
+
+def test_the_readme_names_only_real_parameters() -> None:
+    parameters = set(Stack().template["Parameters"])
+    named = set(re.findall(r"`([A-Z][a-z]+(?:[A-Z][a-z]+)+)(?:=[^`]*)?`", section(ROOT / "README.md", "Configuration")))
+    assert "MailSender" in named
+    assert named <= parameters
