@@ -3,16 +3,8 @@ import json
 
 import pytest
 from ums.errors import BadRequest, PayloadTooLarge, Unauthorized
-from ums.http import (
-    MAX_BODY_BYTES,
-    MAX_JSON_DEPTH,
-    Request,
-    Response,
-    api_handler,
-    load_json,
-    reject_unknown_fields,
-    required_string,
-)
+from ums.http import MAX_BODY_BYTES, Request, Response, api_handler
+from ums.inputs import MAX_JSON_DEPTH, load_json, reject_unknown_fields, required_string
 
 from local_stack.functions import LambdaContext
 

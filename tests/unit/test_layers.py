@@ -170,11 +170,14 @@ def test_logic_runs_on_a_fake_store_without_moto(monkeypatch):
     """The store is the seam: logic is tested here with its store functions replaced, and no
     emulated AWS at all (no `aws` fixture: any DynamoDB call would fail)."""
     from ums import accounts, user_admin
+    from ums.bodies import SignUp, UserChanges
     from ums.store import users as user_store
 
     written: list[tuple[str, Any, Any]] = []
     monkeypatch.setattr(user_store, "create", lambda user, event: written.append(("create", user, event)))
-    record = accounts.sign_up({"email": "Ann@Example.com", "password": "a long passphrase 42", "city": "Delft"})
+    record = accounts.sign_up(
+        SignUp.parse({"email": "Ann@Example.com", "password": "a long passphrase 42", "city": "Delft"})
+    )
     [(_, user, event)] = written
     assert record["email"] == "Ann@Example.com" and record["city"] == "Delft"
     assert user.email_key == "ann@example.com" and user.password_hash.startswith("$argon2")
@@ -189,6 +192,8 @@ def test_logic_runs_on_a_fake_store_without_moto(monkeypatch):
     monkeypatch.setattr(user_store, "get", lambda user_id: user)
     monkeypatch.setattr(user_store, "update_profile", update_profile)
     condition = f'[{{"field":"id"}},"=","{user.id}"]'
-    answer = user_admin.update("apk:k", {"cond": [condition]}, {"active": False, "city": None, "vip": 1})
+    answer = user_admin.update(
+        "apk:k", {"cond": [condition]}, UserChanges.parse({"active": False, "city": None, "vip": 1})
+    )
     assert updates == [({"vip": 1}, ["city"], False, True)]  # suspending an active user ends its sessions
     assert [u["id"] for u in answer] == [user.id]

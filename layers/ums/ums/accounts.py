@@ -7,33 +7,21 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import passwords
+from ums.bodies import ChangePassword, DeleteSelf, SignUp
 from ums.clock import now_rfc3339
 from ums.errors import Forbidden
 from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
-from ums.inputs import reject_unknown_fields, required_string
 from ums.observability import logger, metrics
 from ums.sessions import authenticate
 from ums.store import users as user_store
 from ums.store.users import User
-from ums.users import (
-    new_user,
-    normalize_email,
-    normalize_mobile,
-    public_record,
-    validate_profile,
-)
+from ums.users import new_user, public_record
 
 
-def sign_up(body: dict[str, Any]) -> dict[str, Any]:
-    """Registers a user; extra fields are kept schemaless. 400 for bad input, 409 if the email is taken."""
-    email = normalize_email(body.get("email"))
-    password = required_string(body, "password")
-    extra = {k: v for k, v in body.items() if k not in ("email", "password")}
-    mobile_value = extra.pop("mobile", None)
-    mobile = normalize_mobile(mobile_value) if mobile_value is not None else None
-    profile = validate_profile(extra)
-    passwords.check_policy(password, email)  # last: the cheap checks answer first
-    user = new_user(email, passwords.hash_password(password), profile, mobile)
+def sign_up(body: SignUp) -> dict[str, Any]:
+    """Registers a user; extra fields are kept schemaless. 400 for a weak password, 409 if the email is taken."""
+    passwords.check_policy(body.password, body.email)
+    user = new_user(body.email, passwords.hash_password(body.password), body.profile, body.mobile)
     user_store.create(user, new_event(SIGN_UP, user))
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     logger.info("User signed up", extra={"user_id": user.id})
@@ -45,18 +33,15 @@ def current_user(access_token: str) -> dict[str, Any]:
     return public_record(user)
 
 
-def change_password(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+def change_password(access_token: str, body: ChangePassword) -> dict[str, Any]:
     """Changes the password; keeps the session that asked and revokes every other one."""
-    reject_unknown_fields(body, {"old_password", "new_password"})
-    old_password = required_string(body, "old_password")
-    new_password = required_string(body, "new_password")
     user, claims = authenticate(access_token)
-    _require_password(user, old_password)
-    passwords.check_policy(new_password, user.email)
+    _require_password(user, body.old_password)
+    passwords.check_policy(body.new_password, user.email)
     user.updated_at = now_rfc3339()
     user_store.replace_password(
         user,
-        passwords.hash_password(new_password),
+        passwords.hash_password(body.new_password),
         user.updated_at,
         new_event(PASSWORD_CHANGE, user),
         keep_session=claims.session_id,
@@ -66,12 +51,10 @@ def change_password(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
     return public_record(user)
 
 
-def delete_self(access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+def delete_self(access_token: str, body: DeleteSelf) -> dict[str, Any]:
     """Deletes the signed-in user after checking the password; all sessions die with it."""
-    reject_unknown_fields(body, {"password"})
-    password = required_string(body, "password")
     user, _ = authenticate(access_token)
-    _require_password(user, password)
+    _require_password(user, body.password)
     user_store.delete(user, new_event(USER_DELETE, user))
     metrics.add_metric(name="UserDeletions", unit=MetricUnit.Count, value=1)
     logger.info("User deleted", extra={"user_id": user.id})

@@ -19,15 +19,7 @@ from uuid import uuid4
 from aws_lambda_powertools.logging import correlation_paths
 
 from ums.errors import BadRequest, PayloadTooLarge, TooManyRequests, UmsError, Unauthorized
-from ums.inputs import (  # noqa: F401 (re-exported: handlers import them here)
-    MAX_JSON_DEPTH,
-    invalid_unicode_at,
-    load_json,
-    optional_string,
-    reject_unknown_fields,
-    required_string,
-    shown,
-)
+from ums.inputs import invalid_unicode_at, load_json, shown
 from ums.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024

@@ -16,19 +16,19 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import passwords
+from ums.bodies import ResetApply, ResetLookup, ResetRequest
 from ums.clock import now_rfc3339
 from ums.config import settings
 from ums.crypto import encrypt_token
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
-from ums.inputs import optional_string, reject_unknown_fields
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.users import User
 from ums.tokens import sha256_hex
-from ums.users import email_key, normalize_email, normalize_mobile, public_record
+from ums.users import email_key, public_record
 
 REQUESTS_PER_HOUR = 5
 SECONDS_BETWEEN_REQUESTS = 60
@@ -37,21 +37,18 @@ APPLICATION_NEEDS_KEY = (
 )
 
 
-def request_public_reset(body: dict[str, Any], check_api_key: Callable[[], object] | None) -> None:
+def request_public_reset(body: ResetRequest, check_api_key: Callable[[], object] | None) -> None:
     """`POST /ums/resetpassword {email[, application, locale]}`.
 
     The application chooses the reset link's domain, so only a caller with an API key
     (`X-API-KEY: <key>:<secret>`) may name one: anyone else gets the project's default link.
     `check_api_key` is None when the request presents no key, else it checks the key (401)."""
-    reject_unknown_fields(body, {"email", "application", "locale"})
-    email = normalize_email(body.get("email"))
-    application = optional_string(body, "application")
-    locale = optional_string(body, "locale")
-    if application is not None:
+    if body.application is not None:
         if check_api_key is None:
             raise BadRequest(APPLICATION_NEEDS_KEY)
         check_api_key()  # 401 for a wrong key
-    request_reset(user_store.find_by_email(email_key(email)), email, application=application, locale=locale)
+    user = user_store.find_by_email(email_key(body.email))
+    request_reset(user, body.email, application=body.application, locale=body.locale)
 
 
 def request_reset(
@@ -122,9 +119,10 @@ def _retry_after(limit_key: str, now: int) -> int:
     return max(1, int(state.last_at) + SECONDS_BETWEEN_REQUESTS - now)
 
 
-def apply_reset(token: str, new_password: str, customer_id: str | None = None) -> dict[str, Any]:
+def apply_reset(body: ResetApply) -> dict[str, Any]:
     """Sets a new password with a reset token; revokes every session. 404 for a token that is
     unknown, used, superseded, expired, or (with `customer_id`) someone else's: one message."""
+    token, new_password, customer_id = body.token, body.new_password, body.customer_id
     token_hash = sha256_hex(token)
     stored = reset_store.get_token(token_hash) if 16 <= len(token) <= 128 else None
     if stored is None or stored.expires_at <= time.time() or (customer_id and stored.user_id != customer_id):
@@ -141,23 +139,16 @@ def apply_reset(token: str, new_password: str, customer_id: str | None = None) -
     return public_record(user)
 
 
-def request_reset_for_lookup(body: dict[str, Any]) -> None:
+def request_reset_for_lookup(body: ResetLookup) -> None:
     """Quicksilver's and the customer guide's request: the user by `user_id`, `email` or
     `mobile`; optional `application_id` and `email_template` (404 if no such template)."""
-    user_id = optional_string(body, "user_id")
-    mobile = body.get("mobile")
-    email = normalize_email(body["email"]) if body.get("email") is not None else None
-    if not (user_id or email or mobile is not None):
-        raise BadRequest("One of 'user_id', 'email' or 'mobile' is required")
-    application = optional_string(body, "application_id")
-    email_template = optional_string(body, "email_template")
-    if email_template and config_store.get("template", email_template) is None:
-        raise NotFound(f"No template named '{email_template}'")
-    if user_id:
-        user = user_store.get(user_id)
-    elif email:
-        user = user_store.find_by_email(email_key(email))
+    if body.email_template and config_store.get("template", body.email_template) is None:
+        raise NotFound(f"No template named '{body.email_template}'")
+    if body.user_id:
+        user = user_store.get(body.user_id)
+    elif body.email:
+        user = user_store.find_by_email(email_key(body.email))
     else:
-        user = user_store.find_by_mobile(normalize_mobile(mobile))
-    lookup_key = email or (user.email if user else f"{user_id or mobile}")
-    request_reset(user, lookup_key, application=application, email_template=email_template)
+        user = user_store.find_by_mobile(body.mobile) if body.mobile else None
+    lookup_key = body.email or (user.email if user else f"{body.user_id or body.mobile}")
+    request_reset(user, lookup_key, application=body.application_id, email_template=body.email_template)

@@ -21,10 +21,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import api_keys, passwords
+from ums.bodies import ApiKeyCredentials, Refresh, UserCredentials
 from ums.clock import now_rfc3339
 from ums.config import settings
-from ums.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
-from ums.inputs import reject_unknown_fields, required_string
+from ums.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from ums.observability import logger, metrics
 from ums.store import plain
 from ums.store import sessions as session_store
@@ -60,19 +60,14 @@ WRONG_CREDENTIALS = "Invalid email or password"
 THROTTLED = "Too many failed sign-in attempts; try again later"
 
 
-def sign_in(body: dict[str, Any], source_ip: str = "") -> dict[str, str]:
+def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "") -> dict[str, str]:
     """`POST /auth`: tokens for a user's credentials (method `ums`) or an API key (`apk`).
 
     `source_ip` is the caller's address (API Gateway's `sourceIp`): throttling keys on it."""
-    method = body.get("method")
-    if method == "apk":
-        return _sign_in_api_key(required_string(body, "key"), required_string(body, "secret"))
-    if method != "ums":
-        raise BadRequest("Field 'method' must be 'ums' or 'apk'")
-    email = required_string(body, "email")
-    password = required_string(body, "password")
-
-    account = email_key(email)
+    if isinstance(credentials, ApiKeyCredentials):
+        return _sign_in_api_key(credentials.key, credentials.secret)
+    password = credentials.password
+    account = email_key(credentials.email)
     user = user_store.find_by_email(account)
     # Verify first (real or dummy hash: the same cost), so the lock check rides on the one write
     # a sign-in makes anyway instead of costing a read.
@@ -164,12 +159,11 @@ def _start_session(
     return {"access_token": issue_access_token(subject, session_id, generation), "refresh_token": refresh.value}
 
 
-def refresh(body: dict[str, Any]) -> dict[str, str]:
+def refresh(body: Refresh) -> dict[str, str]:
     """`POST /auth/refresh`: rotates the refresh token. A repeat of the just-rotated token within
     `REFRESH_REUSE_GRACE_SECONDS` gets the same new refresh token (a client's retry, or concurrent
     refreshes); any other reuse of a rotated token revokes the session and its access tokens."""
-    reject_unknown_fields(body, {"refresh_token"})
-    presented = RefreshToken.parse(required_string(body, "refresh_token"))
+    presented = RefreshToken.parse(body.refresh_token)
     if presented.owner.startswith("apk-"):
         return _refresh_api_key(presented)
     session, user = session_store.get_with_user(presented.session_id, presented.owner)
@@ -281,7 +275,8 @@ def _current_user(claims: AccessClaims) -> User:
 
 
 def _revoked_sessions(user: User) -> dict[str, Any]:
-    return plain(user.revoked_sessions) if user.revoked_sessions is not None else {}
+    revoked: dict[str, Any] = plain(user.revoked_sessions) if user.revoked_sessions is not None else {}
+    return revoked
 
 
 def _session_is_current(user: User, session_id: str, generation: int) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import policies
+from ums.bodies import UserChanges
 from ums.clock import now_rfc3339
 from ums.conditions import Query, apply_window, equality_on, matches, parse_query
 from ums.config import settings
@@ -21,9 +22,8 @@ from ums.events import USER_DELETE, new_event
 from ums.observability import logger, metrics
 from ums.store import users as user_store
 from ums.store.users import User
-from ums.users import check_field_name, email_key, public_record, validate_profile
+from ums.users import email_key, public_record
 
-UNCHANGEABLE_HERE = ("email", "mobile")
 TOO_SLOW = (
     "The condition took too long to match (over {seconds:g} s): narrow it, "
     "e.g. with an email or id equality, which uses an index instead of a scan"
@@ -36,16 +36,15 @@ def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     return apply_window([public_record(u) for u in _matching(query, _deadline())], query)
 
 
-def update(subject: str, params: dict[str, list[str]], body: dict[str, Any]) -> list[dict[str, Any]]:
+def update(subject: str, params: dict[str, list[str]], changes: UserChanges) -> list[dict[str, Any]]:
     policies.require(subject, "update")
     query = _with_condition(params, "update")
-    changes = _changes(body)
-    active = body.get("active")
+    active = changes.active
     updated_at = now_rfc3339()
 
     def write(user: User) -> None:
         suspend = active is False and user.active  # suspending a user ends every session
-        user_store.update_profile(user, *changes, updated_at, active=active, suspend=suspend)
+        user_store.update_profile(user, changes.set_fields, changes.removed, updated_at, active=active, suspend=suspend)
 
     updated = _write_each(query, write, "update", subject)
     metrics.add_metric(name="UsersUpdated", unit=MetricUnit.Count, value=len(updated))
@@ -115,24 +114,3 @@ def _matching(query: Query, deadline: float) -> Iterator[User]:
         if condition is None or matches(condition, public_record(user)):
             yield user
 
-
-def _changes(body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The schemaless fields to set (validated) and to remove (given as null); 400 for anything
-    else than those and a boolean `active`, before any user is written."""
-    if not body:
-        raise BadRequest("The body must name at least one field to update")
-    set_fields: dict[str, Any] = {}
-    removed: list[str] = []
-    for name, value in body.items():
-        if name in UNCHANGEABLE_HERE:
-            raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
-        if name == "active":
-            if not isinstance(value, bool):
-                raise BadRequest("Field 'active' must be true or false")
-            continue
-        check_field_name(name)  # 400 unless `name` is a field name; the store writes it by name, never as a path
-        if value is None:
-            removed.append(name)
-        else:
-            set_fields[name] = validate_profile({name: value})[name]
-    return set_fields, removed

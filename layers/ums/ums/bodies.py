@@ -1,0 +1,215 @@
+"""Request bodies: one frozen dataclass per shape a route takes, parsed and validated here only.
+
+A handler turns the JSON object of its request into one of these (`parse`, a 400 naming the
+field for anything wrong with the shape) and passes it to one logic function, which can then
+trust the types. Business rules that need stored state (the password policy, who may do what,
+whether a token exists) stay in the logic.
+
+Dataclasses, not pydantic: on the hot user routes `import pydantic` plus a first model costs
+about 75 ms + 125 ms of cold start on this machine, against 1 ms for these (docs/api.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Self
+
+from ums.errors import BadRequest
+from ums.inputs import optional_string, reject_unknown_fields, required_string
+from ums.users import check_field_name, normalize_email, normalize_mobile, validate_profile
+
+UNCHANGEABLE_BY_ADMIN = ("email", "mobile")
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """`POST /ums/signup {email, password[, mobile], ...schemaless fields}`."""
+
+    email: str
+    password: str
+    mobile: str | None
+    profile: dict[str, Any]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        email = normalize_email(body.get("email"))
+        password = required_string(body, "password")
+        extra = {k: v for k, v in body.items() if k not in ("email", "password", "mobile")}
+        mobile = body.get("mobile")
+        return cls(email, password, normalize_mobile(mobile) if mobile is not None else None, validate_profile(extra))
+
+
+@dataclass(frozen=True)
+class UserCredentials:
+    """`POST /auth {"method": "ums", email, password}`."""
+
+    email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ApiKeyCredentials:
+    """`POST /auth {"method": "apk", key, secret}`."""
+
+    key: str
+    secret: str
+
+
+def parse_sign_in(body: dict[str, Any]) -> UserCredentials | ApiKeyCredentials:
+    """The credentials of `POST /auth`, by `method`."""
+    method = body.get("method")
+    if method == "apk":
+        return ApiKeyCredentials(required_string(body, "key"), required_string(body, "secret"))
+    if method != "ums":
+        raise BadRequest("Field 'method' must be 'ums' or 'apk'")
+    return UserCredentials(required_string(body, "email"), required_string(body, "password"))
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """`POST /auth/refresh {refresh_token}`."""
+
+    refresh_token: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"refresh_token"})
+        return cls(required_string(body, "refresh_token"))
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    """`POST /ums/changepassword {old_password, new_password}`."""
+
+    old_password: str
+    new_password: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"old_password", "new_password"})
+        return cls(required_string(body, "old_password"), required_string(body, "new_password"))
+
+
+@dataclass(frozen=True)
+class DeleteSelf:
+    """`DELETE /ums/user {password}`."""
+
+    password: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"password"})
+        return cls(required_string(body, "password"))
+
+
+@dataclass(frozen=True)
+class ResetRequest:
+    """`POST /ums/resetpassword {email[, application, locale]}` (`application` needs an API key)."""
+
+    email: str
+    application: str | None
+    locale: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"email", "application", "locale"})
+        email = normalize_email(body.get("email"))
+        return cls(email, optional_string(body, "application"), optional_string(body, "locale"))
+
+
+@dataclass(frozen=True)
+class ResetLookup:
+    """A reset request that names the user by id, email or mobile (Quicksilver's `POST /user/password`
+    and the customer guide's `POST /notifications/customers/reset`)."""
+
+    user_id: str | None
+    email: str | None
+    mobile: str | None
+    application_id: str | None
+    email_template: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        """Quicksilver's body: `{user_id | email | mobile[, application_id, email_template]}`."""
+        return cls.of(
+            body,
+            user_id=optional_string(body, "user_id"),
+            application_id=optional_string(body, "application_id"),
+            email_template=optional_string(body, "email_template"),
+        )
+
+    @classmethod
+    def parse_customer(cls, body: dict[str, Any], app_name: str | None) -> Self:
+        """The customer guide's body `{email | customer_id}`, with `?appName=` as the application."""
+        reject_unknown_fields(body, {"email", "customer_id"})
+        return cls.of(body, user_id=optional_string(body, "customer_id"), application_id=app_name)
+
+    @classmethod
+    def of(
+        cls,
+        body: dict[str, Any],
+        *,
+        user_id: str | None,
+        application_id: str | None,
+        email_template: str | None = None,
+    ) -> Self:
+        email = normalize_email(body["email"]) if body.get("email") is not None else None
+        mobile = body.get("mobile")
+        if not (user_id or email or mobile is not None):
+            raise BadRequest("One of 'user_id', 'email' or 'mobile' is required")
+        mobile = normalize_mobile(mobile) if mobile is not None else None
+        return cls(user_id, email, mobile, application_id, email_template)
+
+
+@dataclass(frozen=True)
+class ResetApply:
+    """A new password with a reset token: `POST /ums/resetpassword/{token} {new_password}`, or the
+    customer guide's `PATCH /accounts/customers/{customerId} {token, new_password | password}`."""
+
+    token: str
+    new_password: str
+    customer_id: str | None = None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any], token: str) -> Self:
+        reject_unknown_fields(body, {"new_password"})
+        return cls(token, required_string(body, "new_password"))
+
+    @classmethod
+    def parse_customer(cls, body: dict[str, Any], customer_id: str | None) -> Self:
+        reject_unknown_fields(body, {"token", "new_password", "password"})
+        if "new_password" in body and "password" in body:
+            raise BadRequest("Give 'new_password' or 'password', not both")
+        password_field = "new_password" if "new_password" in body else "password"
+        return cls(required_string(body, "token"), required_string(body, password_field), customer_id)
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """`PATCH /ums/users` by a policy holder: schemaless fields to set, to remove (given as null),
+    and `active` (false suspends the user). Checked whole before any user is written."""
+
+    set_fields: dict[str, Any]
+    removed: list[str]
+    active: bool | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        if not body:
+            raise BadRequest("The body must name at least one field to update")
+        set_fields: dict[str, Any] = {}
+        removed: list[str] = []
+        active = body.get("active")
+        if "active" in body and not isinstance(active, bool):
+            raise BadRequest("Field 'active' must be true or false")
+        for name, value in body.items():
+            if name in UNCHANGEABLE_BY_ADMIN:
+                raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
+            if name == "active":
+                continue
+            check_field_name(name)  # the store writes it by name, never as a path
+            if value is None:
+                removed.append(name)
+            else:
+                set_fields[name] = validate_profile({name: value})[name]
+        return cls(set_fields, removed, active)
