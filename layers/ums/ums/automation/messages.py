@@ -7,7 +7,7 @@ An invalid message is logged and dropped: retrying cannot fix it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -29,6 +29,21 @@ REQUIRED = {
 }
 
 
+class ResetDetail(TypedDict):
+    """The `detail` of a valid message, as `validate` returns it (merge_vars made an object)."""
+
+    activity: str
+    activity_timestamp: int | float
+    uid: int | str
+    email: str
+    user_country: str
+    user_language: str
+    application_id: str
+    email_tags: list[str]
+    email_template: NotRequired[str]
+    merge_vars: dict[str, Any]
+
+
 class InvalidMessage(ValueError):
     pass
 
@@ -44,7 +59,8 @@ def handle(message: dict[str, Any]) -> dict[str, str]:
     return _issue_once(message={"id": str(message.get("id")), "detail": detail})
 
 
-def validate(message: dict[str, Any]) -> dict[str, Any]:
+def validate(message: dict[str, Any]) -> ResetDetail:
+    """The message's detail, checked field by field: the one place this shape is validated."""
     if message.get("detail-type") != PASSWORD_RESET_DETAIL_TYPE:
         raise InvalidMessage(f"detail-type must be {PASSWORD_RESET_DETAIL_TYPE!r}")
     detail = message.get("detail")
@@ -70,7 +86,7 @@ def validate(message: dict[str, Any]) -> dict[str, Any]:
     except UmsError as err:
         raise InvalidMessage(err.message) from None
     detail["merge_vars"] = _merge_vars(detail.get("merge_vars"))
-    return detail
+    return cast(ResetDetail, detail)
 
 
 def _merge_vars(value: Any) -> dict[str, Any]:
@@ -85,7 +101,7 @@ def _merge_vars(value: Any) -> dict[str, Any]:
 
 
 def _issue(*, message: dict[str, Any]) -> dict[str, str]:
-    detail = message["detail"]
+    detail: ResetDetail = message["detail"]
     email = normalize_email(detail["email"])
     user = user_store.find_by_email(email_key(email))
     try:
