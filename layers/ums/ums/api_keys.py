@@ -8,9 +8,8 @@ from typing import Any
 
 from ums.passwords import secrets_equal
 from ums.store import config as config_store
+from ums.store.records import API_KEYS, ApiKey, ApiKeyData
 from ums.tokens import sha256_hex
-
-KIND = "apikey"
 
 
 def create(description: str | None) -> dict[str, Any]:
@@ -18,17 +17,18 @@ def create(description: str | None) -> dict[str, Any]:
     # (`ums keys get -x...`). Older ids of any shape keep working: `find` looks up whatever is given.
     key = secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
-    item = config_store.put(KIND, key, {"description": description, "secret_hash": sha256_hex(secret)}, create=True)
+    data: ApiKeyData = {"description": description, "secret_hash": sha256_hex(secret)}
+    item = config_store.put(API_KEYS, key, data, create=True)
     return {**public(item), "key": key, "secret": secret}
 
 
-def public(item: dict[str, Any]) -> dict[str, Any]:
+def public(item: ApiKey) -> dict[str, Any]:
     """What the management API shows of a key: never the secret or its hash."""
     return {"key": item["id"], **{k: v for k, v in item.items() if k not in ("id", "secret_hash") and v is not None}}
 
 
-def find(key: str) -> dict[str, Any] | None:
-    return config_store.get(KIND, key) if key and len(key) <= 64 else None
+def find(key: str) -> ApiKey | None:
+    return config_store.get(API_KEYS, key) if key and len(key) <= 64 else None
 
 
 def verify(key: str, secret: str) -> bool:

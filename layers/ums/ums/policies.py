@@ -9,6 +9,7 @@ from typing import Any
 
 from ums.errors import BadRequest, Forbidden
 from ums.store import config as config_store
+from ums.store.records import POLICIES, PolicyRules
 
 RESOURCE = "ums.users"
 RESOURCES = (RESOURCE,)
@@ -16,7 +17,7 @@ ACTIONS = ("read", "update", "delete")
 SUBJECT_PATTERN = re.compile(r"^(ums|apk):(<[^<>]+>|[A-Za-z0-9_-]+)$")
 
 
-def rules(subjects: Any, resources: Any, actions: Any) -> dict[str, Any]:
+def rules(subjects: Any, resources: Any, actions: Any) -> PolicyRules:
     """A policy's rules as stored, or a 400 naming the field: `subjects` are `ums:<id>`,
     `ums:<.*>`, `apk:<key>` or `apk:<.*>` (a pattern between angle brackets must compile),
     `resources` among RESOURCES, `actions` an object whose keys are among ACTIONS."""
@@ -51,7 +52,7 @@ def subject_matches(pattern: str, subject: str) -> bool:
 
 def require(subject: str, action: str) -> None:
     """403 unless a policy lets `subject` (`ums:<id>` or `apk:<key>`) `action` the users."""
-    for policy in config_store.list_all("policy"):
+    for policy in config_store.list_all(POLICIES):
         if (
             RESOURCE in policy.get("resources", [])
             and action in policy.get("actions", {})

@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from ums import integration_secrets
 from ums.automation.templates import header_value
 from ums.config import settings
+from ums.store.records import Integration, SesIntegration, SmtpIntegration
 
 SES_MAX_ATTEMPTS = 3  # botocore standard mode: the first call and 2 retries, with backoff
 SES_TRANSIENT = {
@@ -48,7 +49,7 @@ class PermanentFailure(Exception):
 
 @dataclass(frozen=True)
 class Mail:
-    sender: str
+    sender: str  # the From address (an integration's `sender`)
     to: str
     subject: str
     html: str
@@ -63,7 +64,7 @@ def ses_client() -> Any:
     return boto3.client("sesv2", region_name=settings().region, config=config)
 
 
-def send(integration: dict[str, Any], mail: Mail) -> str:
+def send(integration: Integration, mail: Mail) -> str:
     """Sends `mail` through `integration`; returns the provider's message id."""
     if integration["type"] == "ses":
         return _send_ses(integration, mail)
@@ -74,9 +75,9 @@ def _tag(value: str) -> str:
     return _TAG_UNSAFE.sub("_", value)[:256] or "_"
 
 
-def _send_ses(integration: dict[str, Any], mail: Mail) -> str:
+def _send_ses(integration: SesIntegration, mail: Mail) -> str:
     request: dict[str, Any] = {
-        "FromEmailAddress": header_value(integration["sender"]),
+        "FromEmailAddress": header_value(mail.sender),
         "Destination": {"ToAddresses": [header_value(mail.to)]},
         "Content": {
             "Simple": {
@@ -91,8 +92,8 @@ def _send_ses(integration: dict[str, Any], mail: Mail) -> str:
     }
     if mail.reply_to:
         request["ReplyToAddresses"] = [header_value(mail.reply_to)]
-    if integration.get("configuration_set"):
-        request["ConfigurationSetName"] = integration["configuration_set"]
+    if configuration_set := integration.get("configuration_set"):
+        request["ConfigurationSetName"] = configuration_set
     try:
         return str(ses_client().send_email(**request)["MessageId"])
     except ClientError as err:
@@ -102,14 +103,14 @@ def _send_ses(integration: dict[str, Any], mail: Mail) -> str:
         raise PermanentFailure(f"SES {code}: {err.response['Error'].get('Message', '')}") from None
 
 
-def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
+def _send_smtp(integration: SmtpIntegration, mail: Mail) -> str:
     message = EmailMessage()
-    message["From"] = header_value(integration["sender"])
+    message["From"] = header_value(mail.sender)
     message["To"] = header_value(mail.to)
     message["Subject"] = header_value(mail.subject)
     if mail.reply_to:
         message["Reply-To"] = header_value(mail.reply_to)
-    message["Message-ID"] = make_msgid(domain=integration["sender"].rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)
     if mail.tags:
         message["X-UMS-Tags"] = header_value(",".join(f"{_tag(k)}={_tag(v)}" for k, v in mail.tags.items()))
     message.set_content(mail.text)
@@ -121,8 +122,8 @@ def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
         with smtp_class(integration["host"], int(integration["port"]), timeout=15, **kwargs) as smtp:
             if tls == "starttls":
                 smtp.starttls(context=ssl.create_default_context())
-            if integration.get("username"):
-                _login(smtp, integration)
+            if username := integration.get("username"):
+                _login(smtp, integration["id"], username)
             smtp.send_message(message)
     except smtplib.SMTPResponseException as err:
         if 400 <= err.smtp_code < 500:
@@ -138,14 +139,14 @@ def _send_smtp(integration: dict[str, Any], mail: Mail) -> str:
     return str(message["Message-ID"])
 
 
-def _login(smtp: smtplib.SMTP, integration: dict[str, Any]) -> None:
+def _login(smtp: smtplib.SMTP, integration_id: str, username: str) -> None:
     """Logs in with the integration's password. The password is read through a cache: a refused
     login is tried once more with a fresh read, in case it was rotated in the last few minutes."""
-    cached = integration_secrets.read(integration["id"]) or ""
+    cached = integration_secrets.read(integration_id) or ""
     try:
-        smtp.login(integration["username"], cached)
+        smtp.login(username, cached)
     except smtplib.SMTPAuthenticationError:
-        fresh = integration_secrets.read(integration["id"], fresh=True) or ""
+        fresh = integration_secrets.read(integration_id, fresh=True) or ""
         if fresh == cached:
             raise
-        smtp.login(integration["username"], fresh)
+        smtp.login(username, fresh)

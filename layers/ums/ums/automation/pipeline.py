@@ -26,6 +26,7 @@ from ums.store import config as config_store
 from ums.store import events as event_store
 from ums.store import plain
 from ums.store.events import Event
+from ums.store.records import APPLICATIONS, AUTOMATIONS, INTEGRATIONS, TEMPLATES, Automation, Template
 
 
 @cache
@@ -45,7 +46,7 @@ def process_event(event: Event) -> None:
     if event.event not in EVENT_TYPES or not isinstance(_mapping(event.user).get("email"), str):
         raise ValueError(f"Outbox record {event.id!r} is not an event of this service (no known event or email)")
     automations = [
-        a for a in config_store.list_all("automation") if a.get("event") == event.event and a.get("enabled", True)
+        a for a in config_store.list_all(AUTOMATIONS) if a.get("event") == event.event and a.get("enabled", True)
     ]
     if not automations:
         logger.warning("No automation for event", extra={"event": event.event, "event_id": event.id})
@@ -65,12 +66,10 @@ def process_event(event: Event) -> None:
         logger.warning("Event gone before its status was recorded", extra={"event_id": event.id})
 
 
-def _deliver(
-    *, delivery: dict[str, str], event: Event, automation: dict[str, Any], context: dict[str, Any]
-) -> str:
+def _deliver(*, delivery: dict[str, str], event: Event, automation: Automation, context: dict[str, Any]) -> str:
     """Renders and sends one automation's mail. Idempotent on `delivery` alone (event and
     automation ids); the other arguments are what it needs, not part of the key."""
-    integration = config_store.get("integration", automation["integration_id"])
+    integration = config_store.get(INTEGRATIONS, automation["integration_id"])
     if integration is None:
         raise PermanentFailure(f"integration {automation['integration_id']} does not exist")
     subject, html, text, template_name = _content(automation, event, context)
@@ -100,7 +99,7 @@ def _deliver(
 _deliver_once = once_per("delivery")(_deliver)
 
 
-def _content(automation: dict[str, Any], event: Event, context: dict[str, Any]) -> tuple[str, str, str, str]:
+def _content(automation: Automation, event: Event, context: dict[str, Any]) -> tuple[str, str, str, str]:
     """Subject, HTML, text and the template's name: the automation's own, or a named template
     resolved for the user's country and language."""
     if not automation.get("template"):
@@ -121,9 +120,7 @@ def _content(automation: dict[str, Any], event: Event, context: dict[str, Any]) 
     return template["subject"], template["html"], template.get("text") or "", template["id"]
 
 
-def resolve_template(
-    name: str, *, explicit: str | None, country: str | None, language: str | None
-) -> dict[str, Any] | None:
+def resolve_template(name: str, *, explicit: str | None, country: str | None, language: str | None) -> Template | None:
     """`explicit` → `<name>-<COUNTRY>` → `<name>-<language>` (`pt-BR`, then `pt`) → `<name>`."""
     candidates = [explicit] if explicit else []
     if country:
@@ -134,7 +131,7 @@ def resolve_template(
             candidates.append(f"{name}-{language.split('-')[0]}")
     candidates.append(name)
     for candidate in candidates:
-        template = config_store.get("template", candidate)
+        template = config_store.get(TEMPLATES, candidate)
         if template:
             return template
     return None
@@ -144,7 +141,7 @@ def placeholders(event: Event) -> dict[str, Any]:
     """What a template can use. The token is decrypted here and nowhere else."""
     user = plain(event.user)
     app_name = (plain(event.application) or {}).get("name")
-    application = config_store.get("application", app_name) if app_name else None
+    application = config_store.get(APPLICATIONS, app_name) if app_name else None
     tags = _tags(application.get("email_tags") if application else None)
     tags.update(_tags(list(event.email_tags or [])))
     context: dict[str, Any] = {
@@ -165,7 +162,7 @@ def placeholders(event: Event) -> dict[str, Any]:
     }
     if event.token_ciphertext:
         token = decrypt_token(event.token_ciphertext)
-        base = (application or {}).get("reset_url") or settings().default_reset_url
+        base = application["reset_url"] if application else settings().default_reset_url
         context.update(token=token, reset_link=reset_link(base, user["id"], token), expires_at=event.token_expires_at)
     return context
 

@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 from ums.errors import BadRequest
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
+from ums.store.records import APPLICATIONS, ApplicationData
 
-KIND = "application"
 
-
-def validate(body: dict[str, Any], name: str) -> dict[str, Any]:
+def validate(body: dict[str, Any], name: str) -> ApplicationData:
     """An application as stored, or a 400: an https reset URL, tags as strings."""
     reject_unknown_fields(body, {"name", "reset_url", "email_tags", "email_template"})
     reset_url = required_string(body, "reset_url")
@@ -32,4 +31,4 @@ def validate(body: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-router = common.crud_router(KIND, validate, named=True)
+router = common.crud_router(APPLICATIONS, validate, named=True)

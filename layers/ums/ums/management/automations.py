@@ -9,12 +9,12 @@ from ums.events import EVENT_TYPES, find_event_type
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
 from ums.store import config as config_store
+from ums.store.records import AUTOMATIONS, INTEGRATIONS, AutomationData
 
-KIND = "automation"
 FIELDS = {"name", "event", "integration_id", "subject", "body", "text_body", "template", "enabled"}
 
 
-def validate(body: dict[str, Any]) -> dict[str, Any]:
+def validate(body: dict[str, Any]) -> AutomationData:
     """An automation as stored, or a 400: the event and integration exist, the mail compiles
     with the event's placeholders (or names a template instead)."""
     from ums.automation import templates  # jinja2: imported when a mail is checked, not at cold start
@@ -26,12 +26,12 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
         known = ", ".join(f"{e.id} ({e.name})" for e in EVENT_TYPES.values())
         raise BadRequest(f"Unknown event '{event_name}'; known events: {known}")
     integration_id = required_string(body, "integration_id")
-    if config_store.get("integration", integration_id) is None:
+    if config_store.get(INTEGRATIONS, integration_id) is None:
         raise BadRequest(f"Integration '{integration_id}' does not exist")
     enabled = body.get("enabled", True)
     if not isinstance(enabled, bool):
         raise BadRequest("Field 'enabled' must be true or false")
-    data: dict[str, Any] = {
+    data: AutomationData = {
         "name": required_string(body, "name"),
         "event": event.id,
         "integration_id": integration_id,
@@ -43,13 +43,14 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
             raise BadRequest("Give either 'template' or 'subject' and 'body', not both")
         data["template"] = template
         return data
-    for field in ("subject", "body"):
-        templates.check(required_string(body, field), field, event.all_placeholders, html=field == "body")
-        data[field] = body[field]
+    data["subject"] = required_string(body, "subject")
+    templates.check(data["subject"], "subject", event.all_placeholders, html=False)
+    data["body"] = required_string(body, "body")
+    templates.check(data["body"], "body", event.all_placeholders, html=True)
     if body.get("text_body") is not None:
-        templates.check(required_string(body, "text_body"), "text_body", event.all_placeholders, html=False)
-        data["text_body"] = body["text_body"]
+        data["text_body"] = required_string(body, "text_body")
+        templates.check(data["text_body"], "text_body", event.all_placeholders, html=False)
     return data
 
 
-router = common.crud_router(KIND, lambda body, _item_id: validate(body), named=False)
+router = common.crud_router(AUTOMATIONS, lambda body, _item_id: validate(body), named=False)

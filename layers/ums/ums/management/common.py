@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -13,6 +13,10 @@ from ums.errors import BadRequest, NotFound
 from ums.http import Request
 from ums.inputs import required_string
 from ums.store import config as config_store
+from ums.store.records import Kind
+
+D = TypeVar("D", bound=Mapping[str, object])
+R = TypeVar("R", bound=Mapping[str, object])
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
@@ -23,24 +27,24 @@ def body(router: APIGatewayHttpRouter) -> dict[str, Any]:
     return request.json_object()
 
 
-def existing(kind: str, item_id: str) -> dict[str, Any]:
+def existing(kind: Kind[Any, R], item_id: str) -> R:
     """The stored item, or a 404."""
     item = config_store.get(kind, item_id)
     if item is None:
-        raise NotFound(f"No {kind} '{item_id}'")
+        raise NotFound(f"No {kind.name} '{item_id}'")
     return item
 
 
-def public(item: dict[str, Any]) -> dict[str, Any]:
+def public(item: Mapping[str, object]) -> dict[str, Any]:
     """An item as the API shows it: no empty fields, never a password."""
     return {k: v for k, v in item.items() if v is not None and k != "password"}
 
 
-def listed(kind: str) -> list[dict[str, Any]]:
+def listed(kind: Kind[Any, Any]) -> list[dict[str, Any]]:
     return [public(item) for item in config_store.list_all(kind)]
 
 
-def save(kind: str, item_id: str, data: dict[str, Any], *, create: bool) -> dict[str, Any]:
+def save(kind: Kind[D, Any], item_id: str, data: D, *, create: bool) -> dict[str, Any]:
     """Stores `data` (409 when `create` and the id is taken) and returns it as shown."""
     return public(config_store.put(kind, item_id, data, create=create))
 
@@ -63,10 +67,9 @@ def same_name(body: dict[str, Any], item_id: str) -> None:
         raise BadRequest("Field 'name' cannot be changed; create a new item instead")
 
 
-Validate = Callable[[dict[str, Any], str], dict[str, Any]]
-
-
-def crud_router(kind: str, validate: Validate, *, named: bool) -> APIGatewayHttpRouter:
+def crud_router(
+    kind: Kind[D, Any], validate: Callable[[dict[str, Any], str], D], *, named: bool
+) -> APIGatewayHttpRouter:
     """The five routes of a plain kind: list, create (201), read, replace, delete. A named kind
     (templates, applications) is keyed by its `name`, which a replace cannot change; the others
     get a generated id. `validate(body, item_id)` makes the item as stored, or raises a 400."""

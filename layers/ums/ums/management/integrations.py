@@ -15,16 +15,16 @@ from ums.errors import BadRequest, MailProviderUnavailable
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
 from ums.store import config as config_store
+from ums.store.records import INTEGRATIONS, IntegrationData, TlsMode
 from ums.users import normalize_email
 
-KIND = "integration"
-TLS_MODES = ("starttls", "implicit", "none")
+TLS_MODES: tuple[TlsMode, ...] = ("starttls", "implicit", "none")
 FIELDS = {"name", "type", "sender", "reply_to", "configuration_set", "host", "port", "tls", "username", "password"}
 
 router = APIGatewayHttpRouter()
 
 
-def validate(body: dict[str, Any]) -> dict[str, Any]:
+def validate(body: dict[str, Any]) -> IntegrationData:
     """An integration as stored (the password aside), or a 400 naming the field."""
     reject_unknown_fields(body, FIELDS)
     kind = body.get("type")
@@ -33,24 +33,41 @@ def validate(body: dict[str, Any]) -> dict[str, Any]:
     name = required_string(body, "name")
     if not body.get("sender"):
         raise BadRequest("Field 'sender' is required")
-    data: dict[str, Any] = {
-        "name": name,
-        "type": kind,
-        "sender": normalize_email(body["sender"]),
-        "reply_to": normalize_email(body["reply_to"]) if body.get("reply_to") else None,
-    }
+    sender = normalize_email(body["sender"])
+    reply_to = normalize_email(body["reply_to"]) if body.get("reply_to") else None
     if kind == "ses":
-        data["configuration_set"] = optional_string(body, "configuration_set")
-        return data
+        return {
+            "name": name,
+            "type": "ses",
+            "sender": sender,
+            "reply_to": reply_to,
+            "configuration_set": optional_string(body, "configuration_set"),
+        }
     port = body.get("port")
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise BadRequest("Field 'port' must be a number from 1 to 65535")
-    tls = body.get("tls", "starttls")
-    tls = {True: "starttls", False: "none"}.get(tls, tls) if isinstance(tls, bool) else tls
-    if tls not in TLS_MODES:
-        raise BadRequest(f"Field 'tls' must be true, false or one of {', '.join(TLS_MODES)}")
-    data.update(host=required_string(body, "host"), port=port, tls=tls, username=optional_string(body, "username"))
-    return data
+    return {
+        "name": name,
+        "type": "smtp",
+        "sender": sender,
+        "reply_to": reply_to,
+        "host": required_string(body, "host"),
+        "port": port,
+        "tls": _tls(body.get("tls", "starttls")),
+        "username": optional_string(body, "username"),
+    }
+
+
+def _tls(value: Any) -> TlsMode:
+    """`tls` as stored: true is STARTTLS, false none, or one of TLS_MODES by name."""
+    if value is True:
+        return "starttls"
+    if value is False:
+        return "none"
+    for mode in TLS_MODES:
+        if value == mode:
+            return mode
+    raise BadRequest(f"Field 'tls' must be true, false or one of {', '.join(TLS_MODES)}")
 
 
 def _password(body: dict[str, Any]) -> str | None:
@@ -62,7 +79,7 @@ def _password(body: dict[str, Any]) -> str | None:
 
 @router.get("/")
 def list_integrations() -> list[dict[str, Any]]:
-    return common.listed(KIND)
+    return common.listed(INTEGRATIONS)
 
 
 @router.post("/")
@@ -74,31 +91,31 @@ def create_integration() -> tuple[dict[str, Any], int]:
     if password is not None:
         integration_secrets.write(item_id, password)
     data["has_password"] = password is not None
-    return common.save(KIND, item_id, data, create=True), 201
+    return common.save(INTEGRATIONS, item_id, data, create=True), 201
 
 
 @router.get("/<item_id>")
 def get_integration(item_id: str) -> dict[str, Any]:
-    return common.public(common.existing(KIND, item_id))
+    return common.public(common.existing(INTEGRATIONS, item_id))
 
 
 @router.put("/<item_id>")
 def replace_integration(item_id: str) -> dict[str, Any]:
     body = common.body(router)
-    existing = common.existing(KIND, item_id)
+    existing = common.existing(INTEGRATIONS, item_id)
     data = validate(body)
     password = _password(body)
     if password is not None:  # an omitted password keeps the stored one
         integration_secrets.write(item_id, password)
     data["has_password"] = password is not None or bool(existing.get("has_password"))
-    return common.save(KIND, item_id, data, create=False)
+    return common.save(INTEGRATIONS, item_id, data, create=False)
 
 
 @router.delete("/<item_id>")
 def delete_integration(item_id: str) -> dict[str, Any]:
-    common.existing(KIND, item_id)
+    common.existing(INTEGRATIONS, item_id)
     integration_secrets.delete(item_id)
-    config_store.delete(KIND, item_id)
+    config_store.delete(INTEGRATIONS, item_id)
     return {}
 
 
@@ -109,7 +126,7 @@ def test_integration(item_id: str) -> dict[str, Any]:
     # tens of milliseconds of cold start that reads and most writes never need.
     from ums.automation.mail import Mail, PermanentFailure, TransientFailure, send
 
-    integration = common.existing(KIND, item_id)
+    integration = common.existing(INTEGRATIONS, item_id)
     body = common.body(router)
     reject_unknown_fields(body, {"to"})
     to = normalize_email(body.get("to"))

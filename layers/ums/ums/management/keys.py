@@ -10,8 +10,7 @@ from ums import api_keys
 from ums.inputs import optional_string, reject_unknown_fields
 from ums.management import common
 from ums.store import config as config_store
-
-KIND = api_keys.KIND
+from ums.store.records import API_KEYS, ApiKeyData
 
 router = APIGatewayHttpRouter()
 
@@ -24,7 +23,7 @@ def description(body: dict[str, Any]) -> str | None:
 
 @router.get("/")
 def list_keys() -> list[dict[str, Any]]:
-    return [api_keys.public(item) for item in config_store.list_all(KIND)]
+    return [api_keys.public(item) for item in config_store.list_all(API_KEYS)]
 
 
 @router.post("/")
@@ -34,19 +33,19 @@ def create_key() -> tuple[dict[str, Any], int]:
 
 @router.get("/<key>")
 def get_key(key: str) -> dict[str, Any]:
-    return api_keys.public(common.existing(KIND, key))
+    return api_keys.public(common.existing(API_KEYS, key))
 
 
 @router.put("/<key>")
 def replace_key(key: str) -> dict[str, Any]:
     body = common.body(router)
-    existing = common.existing(KIND, key)
-    data = {"description": description(body), "secret_hash": existing["secret_hash"]}
-    return api_keys.public(config_store.put(KIND, key, data, create=False))
+    existing = common.existing(API_KEYS, key)
+    data: ApiKeyData = {"description": description(body), "secret_hash": existing["secret_hash"]}
+    return api_keys.public(config_store.put(API_KEYS, key, data, create=False))
 
 
 @router.delete("/<key>")
 def delete_key(key: str) -> dict[str, Any]:
-    common.existing(KIND, key)
-    config_store.delete(KIND, key)
+    common.existing(API_KEYS, key)
+    config_store.delete(API_KEYS, key)
     return {}

@@ -7,15 +7,14 @@ from typing import Any
 from ums import policies
 from ums.inputs import optional_string, reject_unknown_fields
 from ums.management import common
+from ums.store.records import POLICIES, PolicyData
 
-KIND = "policy"
 
-
-def validate(body: dict[str, Any]) -> dict[str, Any]:
+def validate(body: dict[str, Any]) -> PolicyData:
     """Jexia's policy: who (`ums:<id>`, `ums:<.*>`, `apk:<key>`, `apk:<.*>`) may do what to `ums.users`."""
     reject_unknown_fields(body, {"description", "subjects", "resources", "actions"})
     rules = policies.rules(body.get("subjects"), body.get("resources"), body.get("actions"))
     return {"description": optional_string(body, "description"), **rules}
 
 
-router = common.crud_router(KIND, lambda body, _item_id: validate(body), named=False)
+router = common.crud_router(POLICIES, lambda body, _item_id: validate(body), named=False)

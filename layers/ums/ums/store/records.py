@@ -1,0 +1,156 @@
+"""The records of the config table: for each kind of item, the `data` the management API
+validates and stores, and the item as `store.config` returns it (that data with `id`,
+`created_at` and `updated_at`), which the automation pipeline, mail sending, policies and API
+keys read.
+
+One TypedDict per kind, so that writer and readers agree on every field under mypy: a field
+written under one name and read under another, or read and never written, is a type error.
+Items stored by an older version may lack a field added since: those are `NotRequired`, and
+readers use `.get` for them.
+
+A `Kind` names the kind as the table does (its partition key) and carries both types, so
+`config.get(TEMPLATES, name)` is a `Template | None` with no cast at the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, Literal, NotRequired, TypedDict, TypeVar
+
+
+class Stored(TypedDict):
+    """What the store adds to every item's data."""
+
+    id: str
+    created_at: str
+    updated_at: str
+
+
+# Integrations: how mail leaves. An SMTP password is kept in Secrets Manager
+# (`ums.integration_secrets`), never here: the item records only whether there is one.
+TlsMode = Literal["starttls", "implicit", "none"]
+
+
+class _IntegrationData(TypedDict):
+    name: str
+    sender: str  # the From address of every mail sent through the integration
+    reply_to: str | None
+    has_password: NotRequired[bool]  # set by the management API beside the validated fields
+
+
+class SesIntegrationData(_IntegrationData):
+    type: Literal["ses"]
+    configuration_set: str | None
+
+
+class SmtpIntegrationData(_IntegrationData):
+    type: Literal["smtp"]
+    host: str
+    port: int
+    tls: TlsMode
+    username: str | None
+
+
+class SesIntegration(SesIntegrationData, Stored):
+    pass
+
+
+class SmtpIntegration(SmtpIntegrationData, Stored):
+    pass
+
+
+IntegrationData = SesIntegrationData | SmtpIntegrationData
+Integration = SesIntegration | SmtpIntegration
+
+
+class AutomationData(TypedDict):
+    """Which mail goes out on which event, through which integration: either a named template
+    (`template`) or the mail itself (`subject`, `body` and an optional `text_body`)."""
+
+    name: str
+    event: str  # an event type's id (`ums.events.EVENT_TYPES`)
+    integration_id: str
+    enabled: bool
+    template: NotRequired[str]
+    subject: NotRequired[str]
+    body: NotRequired[str]
+    text_body: NotRequired[str]
+
+
+class Automation(AutomationData, Stored):
+    pass
+
+
+class TemplateData(TypedDict):
+    """A named mail template (its id is its name, e.g. `mb-user-password-US`)."""
+
+    name: str
+    subject: str
+    html: str
+    text: NotRequired[str]
+
+
+class Template(TemplateData, Stored):
+    pass
+
+
+class ApplicationData(TypedDict):
+    """Where reset links point and how reset mails are tagged, for one application (id: its name)."""
+
+    name: str
+    reset_url: str
+    email_tags: list[str] | dict[str, str]
+    email_template: str | None
+
+
+class Application(ApplicationData, Stored):
+    pass
+
+
+class PolicyRules(TypedDict):
+    """Who (`subjects`) may do which `actions` to which `resources` (`ums.policies`)."""
+
+    subjects: list[str]
+    resources: list[str]
+    actions: dict[str, list[str]]
+
+
+class PolicyData(PolicyRules):
+    description: str | None
+
+
+class Policy(PolicyData, Stored):
+    pass
+
+
+class ApiKeyData(TypedDict):
+    """A server-side app's key (the item's id); the secret only as its SHA-256."""
+
+    description: str | None
+    secret_hash: str
+
+
+class ApiKey(ApiKeyData, Stored):
+    pass
+
+
+# A kind takes its data in (contravariant) and gives its records out (covariant).
+D = TypeVar("D", bound=Mapping[str, object], contravariant=True)
+R = TypeVar("R", bound=Mapping[str, object], covariant=True)
+
+
+@dataclass(frozen=True)
+class Kind(Generic[D, R]):
+    """A kind of config item: `name` is its partition key in the config table; `D` the data
+    stored, `R` the item read back."""
+
+    name: str
+
+
+INTEGRATIONS: Kind[IntegrationData, Integration] = Kind("integration")
+AUTOMATIONS: Kind[AutomationData, Automation] = Kind("automation")
+TEMPLATES: Kind[TemplateData, Template] = Kind("template")
+APPLICATIONS: Kind[ApplicationData, Application] = Kind("application")
+POLICIES: Kind[PolicyData, Policy] = Kind("policy")
+API_KEYS: Kind[ApiKeyData, ApiKey] = Kind("apikey")
