@@ -61,7 +61,7 @@ def test_key_ids_never_look_like_command_line_options(aws):
 
 def test_a_key_made_before_hex_ids_keeps_working(aws):
     from ums.store import config as config_store
-    from ums.tokens import sha256_hex
+    from ums.crypto import sha256_hex
 
     config_store.put("apikey", "-old_Key-1", {"description": "old", "secret_hash": sha256_hex("s3cret")}, create=True)
     assert manage("keys/-old_Key-1", method="GET").body["key"] == "-old_Key-1"

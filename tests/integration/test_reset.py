@@ -7,7 +7,7 @@ import pytest
 from helpers import PASSWORD, call, sign_in
 from ums.crypto import decrypt_token
 from ums.store.models import EventModel, RateLimitModel, ResetTokenModel
-from ums.tokens import sha256_hex
+from ums.crypto import sha256_hex
 
 NEW_PASSWORD = "a brand new passphrase"
 

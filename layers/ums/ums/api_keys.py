@@ -6,10 +6,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from ums.passwords import secrets_equal
+from ums.crypto import secrets_equal, sha256_hex
 from ums.store import config as config_store
 from ums.store.records import API_KEYS, ApiKey, ApiKeyData
-from ums.tokens import sha256_hex
 
 
 def create(description: str | None) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from functools import cache
 from importlib.resources import files
 
@@ -67,7 +66,3 @@ def spend_verification_time(password: str) -> None:
     """Verify against a dummy hash so an unknown email costs the same time as a wrong password."""
     verify_password(_dummy_hash(), password)
 
-
-def secrets_equal(a: str, b: str) -> bool:
-    """Constant-time comparison for secrets and their digests."""
-    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))

@@ -19,7 +19,7 @@ from ums import passwords
 from ums.bodies import ResetApply, ResetLookup, ResetRequest
 from ums.clock import now_rfc3339
 from ums.config import settings
-from ums.crypto import encrypt_token
+from ums.crypto import encrypt_token, secrets_equal, sha256_hex
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
 from ums.observability import logger, metrics
@@ -27,7 +27,6 @@ from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.users import User
-from ums.tokens import sha256_hex
 from ums.users import email_key, public_record
 
 REQUESTS_PER_HOUR = 5
@@ -128,7 +127,7 @@ def apply_reset(body: ResetApply) -> dict[str, Any]:
     if stored is None or stored.expires_at <= time.time() or (customer_id and stored.user_id != customer_id):
         raise NotFound(reset_store.INVALID_TOKEN)
     user = user_store.get(stored.user_id)
-    if user is None or user.reset_token_hash is None or not passwords.secrets_equal(user.reset_token_hash, token_hash):
+    if user is None or user.reset_token_hash is None or not secrets_equal(user.reset_token_hash, token_hash):
         raise NotFound(reset_store.INVALID_TOKEN)
     passwords.check_policy(new_password, user.email)
     user.updated_at = now_rfc3339()

@@ -24,6 +24,7 @@ from ums import api_keys, passwords
 from ums.bodies import ApiKeyCredentials, Refresh, UserCredentials
 from ums.clock import now_rfc3339
 from ums.config import settings
+from ums.crypto import secrets_equal, sha256_hex
 from ums.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from ums.observability import logger, metrics
 from ums.store import plain
@@ -37,7 +38,6 @@ from ums.tokens import (
     issue_access_token,
     new_rotation_salt,
     new_session_id,
-    sha256_hex,
     verify_access_token,
 )
 from ums.users import email_key
@@ -193,12 +193,12 @@ def _check_presented(session: Session, presented: RefreshToken, user: User | Non
     if session.revoked or session.expires_at <= now:
         raise Unauthorized("Refresh token has expired or was revoked")
     digest = presented.digest
-    if passwords.secrets_equal(digest, session.token_hash):
+    if secrets_equal(digest, session.token_hash):
         return False
     grace = settings().refresh_reuse_grace_seconds
     if (
         session.previous_hash
-        and passwords.secrets_equal(digest, session.previous_hash)
+        and secrets_equal(digest, session.previous_hash)
         and now - int(session.rotated_at or 0) < grace
     ):
         return True

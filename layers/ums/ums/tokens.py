@@ -19,6 +19,7 @@ import jwt
 from aws_lambda_powertools.utilities import parameters
 
 from ums.config import settings
+from ums.crypto import sha256_hex
 from ums.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -133,6 +134,3 @@ def new_session_id() -> str:
 def new_rotation_salt() -> str:
     return secrets.token_urlsafe(16)
 
-
-def sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
