@@ -135,8 +135,9 @@ class ApiKey(ApiKeyData, Stored):
     pass
 
 
-# A kind takes its data in (contravariant) and gives its records out (covariant).
-D = TypeVar("D", bound=Mapping[str, object], contravariant=True)
+# A kind's records come out (covariant: a Kind[..., Template] is a Kind[..., Mapping]); its data
+# goes in and stays exact (invariant), so a dict literal given to `put` is checked as that data.
+D = TypeVar("D", bound=Mapping[str, object])
 R = TypeVar("R", bound=Mapping[str, object], covariant=True)
 
 
