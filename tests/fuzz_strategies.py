@@ -122,7 +122,7 @@ class Route:
 
 def http_routes() -> list[Route]:
     """Every (function, method, path) of template.yaml; `ANY` stands for the methods a client sends."""
-    routes = []
+    routes: list[Route] = []
     for spec in Stack().functions():
         for route in spec.routes:
             methods = ("GET", "POST", "PUT", "PATCH", "DELETE") if route.method == "ANY" else (route.method,)

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 import requests
@@ -35,7 +37,7 @@ policies:
 """
 
 
-def ums(base_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def ums(base_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "ums_cli", "--endpoint", base_url, *args], capture_output=True, text=True, timeout=60
     )
@@ -44,7 +46,7 @@ def ums(base_url: str, *args: str, check: bool = True) -> subprocess.CompletedPr
     return result
 
 
-def test_help_lists_every_command(base_url):
+def test_help_lists_every_command(base_url: str) -> None:
     out = ums(base_url, "--help").stdout
     for word in (
         "integrations",
@@ -60,7 +62,7 @@ def test_help_lists_every_command(base_url):
         assert word in out
 
 
-def test_apply_is_idempotent(base_url, tmp_path):
+def test_apply_is_idempotent(base_url: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG)
     first = json.loads(ums(base_url, "--json", "apply", str(config)).stdout)
@@ -72,7 +74,7 @@ def test_apply_is_idempotent(base_url, tmp_path):
     assert third["updated"] == ["applications/cli-app"]
 
 
-def test_seed_flow_key_policy_select_suspend_delete(base_url):
+def test_seed_flow_key_policy_select_suspend_delete(base_url: str) -> None:
     key = json.loads(ums(base_url, "--json", "keys", "create", "--data", '{"description": "seed flow"}').stdout)
     credentials = f"{key['key']}:{key['secret']}"
     policy = {
@@ -110,7 +112,7 @@ def test_seed_flow_key_policy_select_suspend_delete(base_url):
     assert email in [u["email"] for u in deleted]
 
 
-def test_integration_test_and_mail(base_url):
+def test_integration_test_and_mail(base_url: str) -> None:
     integration = json.loads(
         ums(
             base_url,
@@ -127,7 +129,7 @@ def test_integration_test_and_mail(base_url):
     assert any(to in m["to"] for m in mails)
 
 
-def test_exit_codes_scripts_can_trust(base_url):
+def test_exit_codes_scripts_can_trust(base_url: str) -> None:
     assert ums(base_url, "integrations", "get", "no-such-id", check=False).returncode == 1
     assert "No integration" in ums(base_url, "integrations", "get", "no-such-id", check=False).stderr
     assert ums(base_url, "users", "find", "age ~ 3", "--key", "k:s", check=False).returncode == 2
@@ -139,7 +141,7 @@ def test_exit_codes_scripts_can_trust(base_url):
 # --- issue 7: the command line as a new user meets it --------------------------------------------
 
 
-def aws_client(base_url: str, service: str):
+def aws_client(base_url: str, service: Literal["secretsmanager", "dynamodb"]) -> Any:
     """A boto3 client on the local stack's AWS emulator (dummy credentials, its region)."""
     import boto3
 
@@ -156,10 +158,10 @@ def aws_client(base_url: str, service: str):
 def stored_password(base_url: str, integration_id: str) -> str:
     secrets = aws_client(base_url, "secretsmanager")
     [name] = [s["Name"] for s in secrets.list_secrets()["SecretList"] if s["Name"].endswith(f"/{integration_id}")]
-    return secrets.get_secret_value(SecretId=name)["SecretString"]
+    return str(secrets.get_secret_value(SecretId=name)["SecretString"])
 
 
-def json_lines(text: str) -> list:
+def json_lines(text: str) -> list[Any]:
     return [json.loads(line) for line in text.splitlines()]
 
 
@@ -175,7 +177,7 @@ integrations:
 """
 
 
-def test_apply_sends_a_password_to_an_existing_integration_and_never_prints_it(base_url, tmp_path):
+def test_apply_sends_a_password_to_an_existing_integration_and_never_prints_it(base_url: str, tmp_path: Path) -> None:
     config = tmp_path / "smtp.yaml"
     config.write_text(SMTP_CONFIG.format(password="first-secret"))
     assert json.loads(ums(base_url, "--json", "apply", str(config)).stdout)["created"] == ["integrations/CLI SMTP"]
@@ -199,7 +201,7 @@ def test_apply_sends_a_password_to_an_existing_integration_and_never_prints_it(b
     assert stored_password(base_url, integration["id"]) == "rotated-secret"
 
 
-def test_a_key_id_starting_with_a_dash_still_works_after_double_dash(base_url):
+def test_a_key_id_starting_with_a_dash_still_works_after_double_dash(base_url: str) -> None:
     """Keys made before ids became hex may start with '-'; they keep working, and `--` reaches them."""
     import hashlib
 
@@ -217,7 +219,7 @@ def test_a_key_id_starting_with_a_dash_still_works_after_double_dash(base_url):
     assert json.loads(ums(base_url, "--json", "keys", "delete", "--", key).stdout) == {"deleted": f"keys/{key}"}
 
 
-def test_new_key_ids_never_look_like_options(base_url):
+def test_new_key_ids_never_look_like_options(base_url: str) -> None:
     for _ in range(10):
         key = json.loads(ums(base_url, "--json", "keys", "create", "--data", "{}").stdout)["key"]
         assert not key.startswith("-") and key.isalnum()
@@ -225,7 +227,7 @@ def test_new_key_ids_never_look_like_options(base_url):
         ums(base_url, "keys", "delete", key)
 
 
-def test_local_file_errors_are_usage_errors_in_one_line(base_url, tmp_path):
+def test_local_file_errors_are_usage_errors_in_one_line(base_url: str, tmp_path: Path) -> None:
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("integrations: [\n")
     unknown = tmp_path / "unknown.yaml"
@@ -244,7 +246,7 @@ def test_local_file_errors_are_usage_errors_in_one_line(base_url, tmp_path):
     assert "missing.yaml" in ums(base_url, "apply", str(tmp_path / "missing.yaml"), check=False).stderr
 
 
-def test_apply_and_integration_test_print_a_clean_summary(base_url, tmp_path):
+def test_apply_and_integration_test_print_a_clean_summary(base_url: str, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("applications:\n  - name: cli-clean\n    reset_url: https://clean.example.com/reset\n")
     assert ums(base_url, "apply", str(config)).stdout.splitlines() == ["created    applications/cli-clean"]
@@ -263,7 +265,7 @@ def test_apply_and_integration_test_print_a_clean_summary(base_url, tmp_path):
     assert not out.startswith("None") and "message_id: " in out and "to: clean@example.com" in out
 
 
-def test_json_output_is_json_lines_everywhere(base_url, tmp_path):
+def test_json_output_is_json_lines_everywhere(base_url: str, tmp_path: Path) -> None:
     ums(base_url, "keys", "create", "--data", '{"description": "lines one"}')
     ums(base_url, "keys", "create", "--data", '{"description": "lines two"}')
     keys = json_lines(ums(base_url, "--json", "keys", "list").stdout)
@@ -277,7 +279,7 @@ def test_json_output_is_json_lines_everywhere(base_url, tmp_path):
     assert all(isinstance(m, dict) for m in json_lines(ums(base_url, "--json", "mail").stdout))
 
 
-def test_mail_follow_ends_quietly_on_ctrl_c(base_url):
+def test_mail_follow_ends_quietly_on_ctrl_c(base_url: str) -> None:
     import signal
 
     integration = json.loads(
@@ -298,6 +300,7 @@ def test_mail_follow_ends_quietly_on_ctrl_c(base_url):
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    assert process.stdout is not None
     try:
         assert json.loads(process.stdout.readline())["id"]  # it is following
         process.send_signal(signal.SIGINT)
@@ -308,7 +311,7 @@ def test_mail_follow_ends_quietly_on_ctrl_c(base_url):
 
 
 @pytest.fixture()
-def deleter(base_url):
+def deleter(base_url: str) -> tuple[str, str]:
     """An API key with read and delete policies, and a fresh user to aim at."""
     key = json.loads(ums(base_url, "--json", "keys", "create", "--data", '{"description": "deleter"}').stdout)
     policy = {
@@ -325,9 +328,12 @@ def deleter(base_url):
     return f"--key={key['key']}:{key['secret']}", email
 
 
-def test_users_delete_without_yes_and_without_a_terminal_refuses(base_url, deleter):
+def test_users_delete_without_yes_and_without_a_terminal_refuses(base_url: str, deleter: tuple[str, str]) -> None:
     key, email = deleter
-    found = lambda: json_lines(ums(base_url, "--json", "users", "find", f"email = {email}", key).stdout)  # noqa: E731
+
+    def found() -> list[Any]:
+        return json_lines(ums(base_url, "--json", "users", "find", f"email = {email}", key).stdout)
+
     result = subprocess.run(
         [sys.executable, "-m", "ums_cli", "--endpoint", base_url, "users", "delete", f"email = {email}", key],
         stdin=subprocess.DEVNULL,
@@ -346,7 +352,7 @@ def test_users_delete_without_yes_and_without_a_terminal_refuses(base_url, delet
     assert [u["email"] for u in deleted] == [email] and found() == []
 
 
-def test_an_unquoted_word_in_a_condition_is_an_error_that_suggests_quoting(base_url):
+def test_an_unquoted_word_in_a_condition_is_an_error_that_suggests_quoting(base_url: str) -> None:
     typo = ums(base_url, "users", "find", "active = tru", "--key", "k:s", check=False)
     assert typo.returncode == 2 and "did you mean true?" in typo.stderr and "quote" in typo.stderr
     # quoted words and clearly-string words get past the parser (then the made-up key is refused: 1)
@@ -354,7 +360,7 @@ def test_an_unquoted_word_in_a_condition_is_an_error_that_suggests_quoting(base_
     assert ums(base_url, "users", "find", "email = ann@example.com", "--key", "k:s", check=False).returncode == 1
 
 
-def test_make_demo_twice_configures_once(base_url):
+def test_make_demo_twice_configures_once(base_url: str) -> None:
     port = base_url.rsplit(":", 1)[1]
     env = {k: v for k, v in os.environ.items() if k != "UMS_URL"}
     env["UMS_LOCAL_PORT"] = port

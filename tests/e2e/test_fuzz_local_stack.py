@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import fuzz_strategies as fs
 import pytest
@@ -43,12 +44,13 @@ class World:
         self.new_user()
         self.creds.policy_id = self.post("/management/policies", self.policy())["id"]
 
-    def post(self, path: str, body: dict) -> dict:
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = requests.post(f"{self.base_url}{path}", json=body, timeout=15)
         assert answer.status_code in (200, 201), (path, answer.text)
-        return answer.json()
+        created: dict[str, Any] = answer.json()
+        return created
 
-    def policy(self) -> dict:
+    def policy(self) -> dict[str, Any]:
         subjects = [f"ums:{self.creds.user_id}", f"apk:{self.creds.key}"]
         return {"subjects": subjects, "resources": ["ums.users"], "actions": {"read": [], "update": [], "delete": []}}
 
@@ -127,7 +129,7 @@ def report(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("route", fs.ROUTES, ids=str)
-def test_deep_nesting_and_bad_unicode_bytes_are_never_a_5xx_over_http(world, route):
+def test_deep_nesting_and_bad_unicode_bytes_are_never_a_5xx_over_http(world: World, route: fs.Route) -> None:
     """Finding 2 and 3 as bytes on the wire: 20,000 brackets, invalid UTF-8, CESU surrogates,
     `\\ud800` escapes in values, keys, query and path, on every route."""
     cases = [p for kind in OVER_HTTP_CLASSES for p in fs.explicit_cases(route, kind, over_http=True)]
@@ -142,7 +144,7 @@ def test_deep_nesting_and_bad_unicode_bytes_are_never_a_5xx_over_http(world, rou
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=st.data())
-def test_generated_requests_are_never_a_5xx_over_http(world, data):
+def test_generated_requests_are_never_a_5xx_over_http(world: World, data: st.DataObject) -> None:
     route = data.draw(st.sampled_from(fs.ROUTES), label="route")
     probe = data.draw(fs.probes(route, over_http=True), label="request")
     found = world.send(probe)

@@ -39,7 +39,7 @@ def install(command: list[str], what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def sdk_python(tmp_path_factory) -> str:
+def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     interpreter = python311()
     if interpreter is None:
         pytest.skip("Jexia's Python SDK installs on Python 3.11 only, and none was found (PATH or pyenv)")
@@ -52,7 +52,7 @@ def sdk_python(tmp_path_factory) -> str:
     return str(venv / "bin/python")
 
 
-def test_the_jexia_python_sdk_works_unchanged(base_url, sdk_python):
+def test_the_jexia_python_sdk_works_unchanged(base_url: str, sdk_python: str) -> None:
     key = requests.post(f"{base_url}/management/keys", json={"description": "python sdk"}, timeout=10).json()
     result = subprocess.run(
         [sdk_python, str(HERE / "flow.py"), base_url, key["key"], key["secret"]],

@@ -23,7 +23,7 @@ STEPS = [
 
 
 @pytest.fixture(scope="session")
-def sdk(tmp_path_factory) -> Path:
+def sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node and npm are needed to run Jexia's JS SDK")
     folder = tmp_path_factory.mktemp("jexia-sdk")
@@ -45,7 +45,7 @@ def sdk(tmp_path_factory) -> Path:
     return folder
 
 
-def test_the_jexia_js_sdk_works_unchanged(base_url, sdk):
+def test_the_jexia_js_sdk_works_unchanged(base_url: str, sdk: Path) -> None:
     management = f"{base_url}/management"
     key = requests.post(f"{management}/keys", json={"description": "jexia sdk"}, timeout=10).json()
     policy = {

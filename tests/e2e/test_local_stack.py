@@ -21,14 +21,14 @@ def unique_email() -> str:
     return f"user-{uuid.uuid4().hex[:12]}@example.com"
 
 
-def test_health_names_the_aws_endpoint(base_url):
+def test_health_names_the_aws_endpoint(base_url: str) -> None:
     body = requests.get(f"{base_url}/_local/health", timeout=5).json()
     assert body["status"] == "ok"
     assert body["aws_endpoint"].startswith("http://127.0.0.1:")
     assert body["region"]
 
 
-def test_the_readme_flow_sign_up_sign_in_get_change_delete(base_url):
+def test_the_readme_flow_sign_up_sign_in_get_change_delete(base_url: str) -> None:
     email = unique_email()
     # Jexia's JS SDK sends JSON without a Content-Type: it arrives as text/plain.
     signup = requests.post(
@@ -59,7 +59,7 @@ def test_the_readme_flow_sign_up_sign_in_get_change_delete(base_url):
     assert requests.get(f"{base_url}/ums/user", headers=auth, timeout=10).status_code == 404
 
 
-def test_fifty_concurrent_sign_ups_with_one_email_give_one_201(base_url):
+def test_fifty_concurrent_sign_ups_with_one_email_give_one_201(base_url: str) -> None:
     email = unique_email()
 
     def attempt(_: int) -> int:
@@ -72,7 +72,7 @@ def test_fifty_concurrent_sign_ups_with_one_email_give_one_201(base_url):
     assert statuses.count(409) == 49
 
 
-def test_trailing_slash_and_errors_in_jexia_format(base_url):
+def test_trailing_slash_and_errors_in_jexia_format(base_url: str) -> None:
     answer = requests.post(f"{base_url}/ums/signup/", data="{broken", timeout=10)
     assert answer.status_code == 400
     [error] = answer.json()
@@ -80,7 +80,7 @@ def test_trailing_slash_and_errors_in_jexia_format(base_url):
     assert uuid.UUID(error["request_id"])
 
 
-def test_cors_preflight_and_headers(base_url):
+def test_cors_preflight_and_headers(base_url: str) -> None:
     preflight = requests.options(
         f"{base_url}/auth",
         headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
@@ -92,7 +92,7 @@ def test_cors_preflight_and_headers(base_url):
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
 
 
-def test_refresh_retry_and_reuse_over_http(base_url):
+def test_refresh_retry_and_reuse_over_http(base_url: str) -> None:
     email = unique_email()
     requests.post(f"{base_url}/ums/signup", json={"email": email, "password": PASSWORD}, timeout=10)
     tokens = requests.post(
@@ -141,7 +141,7 @@ def error_answer(raw: bytes) -> tuple[int, dict[str, str], str]:
     return int(status_line.split()[1]), headers, error["message"]
 
 
-def test_a_body_over_the_limit_closes_the_connection_before_the_next_request(base_url):
+def test_a_body_over_the_limit_closes_the_connection_before_the_next_request(base_url: str) -> None:
     email = unique_email()
     smuggled = json.dumps({"email": email, "password": PASSWORD}).encode()
     second = b"POST /ums/signup HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(smuggled), smuggled)
@@ -155,14 +155,14 @@ def test_a_body_over_the_limit_closes_the_connection_before_the_next_request(bas
 
 
 @pytest.mark.parametrize("length", ["-1", "abc", "1e3", "5, 5"])
-def test_an_invalid_content_length_is_400_and_closes(base_url, length):
+def test_an_invalid_content_length_is_400_and_closes(base_url: str, length: str) -> None:
     raw = raw_exchange(base_url, f"POST /ums/signup HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
     status, headers, message = error_answer(raw)
     assert (status, message) == (400, "Invalid Content-Length header")
     assert headers["connection"] == "close"
 
 
-def test_a_chunked_body_is_read_as_one(base_url):
+def test_a_chunked_body_is_read_as_one(base_url: str) -> None:
     email = unique_email()
     body = json.dumps({"email": email, "password": PASSWORD}).encode()
     chunks = (body[i : i + 10] for i in range(0, len(body), 10))  # requests sends a generator chunked
@@ -171,13 +171,13 @@ def test_a_chunked_body_is_read_as_one(base_url):
 
 
 @pytest.mark.parametrize("request_line", ["FOO /ums/user HTTP/1.1", "TRACE / HTTP/1.1", "CONNECT x:443 HTTP/1.1"])
-def test_unknown_methods_are_405_in_the_error_format(base_url, request_line):
+def test_unknown_methods_are_405_in_the_error_format(base_url: str, request_line: str) -> None:
     status, headers, message = error_answer(raw_exchange(base_url, f"{request_line}\r\nHost: x\r\n\r\n".encode()))
     assert (status, message) == (405, "Method Not Allowed")
     assert headers["content-type"] == "application/json"
 
 
-def test_the_gateways_own_404_is_in_the_error_format(base_url):
+def test_the_gateways_own_404_is_in_the_error_format(base_url: str) -> None:
     answer = requests.get(f"{base_url}/no/such/route", timeout=10)
     [error] = answer.json()
     assert answer.status_code == 404 and error["message"] == "Not Found" and uuid.UUID(error["request_id"])
@@ -186,7 +186,7 @@ def test_the_gateways_own_404_is_in_the_error_format(base_url):
 # --- the emulator, `make invoke STACK=running`, ports ------------------------------------
 
 
-def test_health_gives_an_aws_environment_line_any_aws_client_can_use(base_url, tmp_path):
+def test_health_gives_an_aws_environment_line_any_aws_client_can_use(base_url: str, tmp_path: Path) -> None:
     health = requests.get(f"{base_url}/_local/health", timeout=5).json()
     line = health["aws_env"]
     assert f"AWS_ENDPOINT_URL={health['aws_endpoint']}" in line
@@ -199,7 +199,7 @@ def test_health_gives_an_aws_environment_line_any_aws_client_can_use(base_url, t
     assert int(scan.stdout) >= 0
 
 
-def test_invoke_against_the_running_stack_accepts_its_tokens(base_url, tmp_path):
+def test_invoke_against_the_running_stack_accepts_its_tokens(base_url: str, tmp_path: Path) -> None:
     email = unique_email()
     requests.post(f"{base_url}/ums/signup", json={"email": email, "password": PASSWORD}, timeout=10)
     tokens = requests.post(
@@ -233,7 +233,7 @@ def serve_with(**ports: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("variable", ["UMS_LOCAL_PORT", "UMS_LOCAL_SMTP_PORT", "UMS_LOCAL_AWS_PORT"])
-def test_a_port_in_use_is_one_line_naming_it_and_its_variable(base_url, variable):
+def test_a_port_in_use_is_one_line_naming_it_and_its_variable(base_url: str, variable: str) -> None:
     health = requests.get(f"{base_url}/_local/health", timeout=5).json()
     taken = {
         "UMS_LOCAL_PORT": urlsplit(base_url).port,
@@ -247,7 +247,7 @@ def test_a_port_in_use_is_one_line_naming_it_and_its_variable(base_url, variable
     assert served.stdout == ""  # nothing started
 
 
-def test_a_port_that_is_not_a_number_is_a_usage_error(base_url):
+def test_a_port_that_is_not_a_number_is_a_usage_error(base_url: str) -> None:
     served = serve_with(UMS_LOCAL_SMTP_PORT="25x")
     assert served.returncode == 2
     [line] = served.stderr.splitlines()

@@ -4,6 +4,7 @@ API, the customer reset guide. Mail is read from the local stack's /_local/mail.
 import re
 import time
 import uuid
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -13,19 +14,31 @@ import requests
 PASSWORD = "correct horse battery staple"
 
 
-def post(base_url, path, body, headers=None, expected=None):
+def post(
+    base_url: str, path: str, body: Any, headers: dict[str, str] | None = None, expected: int | None = None
+) -> requests.Response:
     answer = requests.post(f"{base_url}{path}", json=body, headers=headers or {}, timeout=15)
     if expected is not None:
         assert answer.status_code == expected, answer.text
     return answer
 
 
-def new_user(base_url, **extra) -> dict:
+def new_user(base_url: str, **extra: Any) -> dict[str, Any]:
     email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-    return post(base_url, "/ums/signup", {"email": email, "password": PASSWORD, **extra}, expected=201).json()
+    user: dict[str, Any] = post(
+        base_url, "/ums/signup", {"email": email, "password": PASSWORD, **extra}, expected=201
+    ).json()
+    return user
 
 
-def mail_to(base_url, email, count=1, timeout=10.0, automation=None, template=None) -> list[dict]:
+def mail_to(
+    base_url: str,
+    email: str,
+    count: int = 1,
+    timeout: float = 10.0,
+    automation: str | None = None,
+    template: str | None = None,
+) -> list[dict[str, Any]]:
     """Exactly `count` mails to `email` (only what `automation` sent or what `template` made, if
     given: other tests add automations of their own); fails when fewer arrive within `timeout`.
     Every test mails its own fresh address, so no test depends on another's mail or its clearing."""
@@ -46,23 +59,30 @@ def mail_to(base_url, email, count=1, timeout=10.0, automation=None, template=No
         time.sleep(0.1)
 
 
+def found(pattern: str, text: str) -> re.Match[str]:
+    """`pattern`'s first match in `text`, which the test expects there."""
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not in {text!r}"
+    return match
+
+
 def link_in(text: str) -> str:
-    return re.search(r"https://\S+?action=resetPwd", text).group(0)
+    return found(r"https://\S+?action=resetPwd", text).group(0)
 
 
 @pytest.fixture(scope="module")
-def key_header(server_key) -> dict[str, str]:
+def key_header(server_key: str) -> dict[str, str]:
     return {"X-API-KEY": server_key}
 
 
 @pytest.fixture(scope="module")
-def ses_integration(base_url) -> str:
+def ses_integration(base_url: str) -> str:
     body = {"name": "SES", "type": "ses", "sender": "no-reply@example.com", "reply_to": "help@example.com"}
-    return post(base_url, "/management/integrations", body, expected=201).json()["id"]
+    return str(post(base_url, "/management/integrations", body, expected=201).json()["id"])
 
 
 @pytest.fixture(scope="module")
-def reset_automation(base_url, ses_integration) -> str:
+def reset_automation(base_url: str, ses_integration: str) -> str:
     body = {
         "name": "Password reset",
         "event": "UMS: password reset request",
@@ -70,17 +90,17 @@ def reset_automation(base_url, ses_integration) -> str:
         "subject": "Reset your password, {{.email}}",
         "body": "<p>Hello {{ user.first_name }},</p><p>your token: {{.token}}</p><a href='{{ reset_link }}'>reset</a>",
     }
-    return post(base_url, "/management/automations", body, expected=201).json()["id"]
+    return str(post(base_url, "/management/automations", body, expected=201).json()["id"])
 
 
-def test_jexia_flow_mail_token_new_password(base_url, reset_automation):
+def test_jexia_flow_mail_token_new_password(base_url: str, reset_automation: str) -> None:
     user = new_user(base_url, first_name="Elon")
     post(base_url, "/ums/resetpassword", {"email": user["email"]}, expected=202)
     [mail] = mail_to(base_url, user["email"], automation=reset_automation)
     assert mail["subject"] == f"Reset your password, {user['email']}"
     assert mail["from"] == "no-reply@example.com" and mail["reply_to"] == "help@example.com"
     assert mail["text"] and "Hello Elon" in mail["text"]
-    token = re.search(r"your token: ([\w-]+)", mail["html"]).group(1)
+    token = found(r"your token: ([\w-]+)", mail["html"]).group(1)
     link = parse_qs(urlsplit(link_in(mail["text"])).query)
     assert link == {"accountId": ["ums"], "customerId": [user["id"]], "token": [token], "action": ["resetPwd"]}
     assert mail["tags"]["event"] == "AfterPasswordResetRequest"
@@ -93,7 +113,7 @@ def test_jexia_flow_mail_token_new_password(base_url, reset_automation):
     post(base_url, f"/ums/resetpassword/{token}", {"new_password": "yet another passphrase"}, expected=404)
 
 
-def test_template_injection_renders_literally(base_url, reset_automation):
+def test_template_injection_renders_literally(base_url: str, reset_automation: str) -> None:
     user = new_user(base_url, first_name="{{ 7*7 }} {{ ''.__class__ }} <b>x</b>")
     post(base_url, "/ums/resetpassword", {"email": user["email"]}, expected=202)
     [mail] = mail_to(base_url, user["email"], automation=reset_automation)
@@ -101,7 +121,7 @@ def test_template_injection_renders_literally(base_url, reset_automation):
     assert "&lt;b&gt;x&lt;/b&gt;" in mail["html"]
 
 
-def test_host_headers_never_change_the_link(base_url, reset_automation):
+def test_host_headers_never_change_the_link(base_url: str, reset_automation: str) -> None:
     user = new_user(base_url)
     headers = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
     post(base_url, "/ums/resetpassword", {"email": user["email"]}, headers=headers, expected=202)
@@ -111,7 +131,7 @@ def test_host_headers_never_change_the_link(base_url, reset_automation):
 
 
 @pytest.fixture(scope="module")
-def named_templates(base_url, ses_integration) -> None:
+def named_templates(base_url: str, ses_integration: str) -> None:
     for name, subject in [
         ("mb-user-password", "Reset"),
         ("mb-user-password-US", "Reset (US)"),
@@ -139,7 +159,7 @@ def named_templates(base_url, ses_integration) -> None:
     post(base_url, "/management/automations", automation, expected=201)
 
 
-def test_quicksilver_message_on_the_bus_ends_in_a_mail(base_url, named_templates):
+def test_quicksilver_message_on_the_bus_ends_in_a_mail(base_url: str, named_templates: None) -> None:
     user = new_user(base_url, country="US", language="en")
     endpoint = requests.get(f"{base_url}/_local/health", timeout=5).json()["aws_endpoint"]
     events = boto3.client("events", endpoint_url=endpoint, region_name="us-east-1")
@@ -175,7 +195,9 @@ def test_quicksilver_message_on_the_bus_ends_in_a_mail(base_url, named_templates
     assert mail["tags"]["application"] == "US" and mail["tags"]["drupal_user_password"] == "true"
 
 
-def test_quicksilver_api_by_mobile_with_language_template(base_url, named_templates, key_header):
+def test_quicksilver_api_by_mobile_with_language_template(
+    base_url: str, named_templates: None, key_header: dict[str, str]
+) -> None:
     user = new_user(base_url, country="NL", language="nl", mobile=f"+3161{uuid.uuid4().int % 10**7:07d}")
     post(
         base_url,
@@ -199,7 +221,7 @@ def test_quicksilver_api_by_mobile_with_language_template(base_url, named_templa
     assert mail["subject"].startswith("Reset (US)") and mail["tags"]["drupal_user_password"] == "true"
 
 
-def test_customer_guide_link_and_apply(base_url, named_templates, key_header):
+def test_customer_guide_link_and_apply(base_url: str, named_templates: None, key_header: dict[str, str]) -> None:
     user = new_user(base_url)
     post(
         base_url,
@@ -224,7 +246,9 @@ def test_customer_guide_link_and_apply(base_url, named_templates, key_header):
     )
 
 
-def test_unknown_app_name_falls_back_to_the_default_url(base_url, named_templates, reset_automation, key_header):
+def test_unknown_app_name_falls_back_to_the_default_url(
+    base_url: str, named_templates: None, reset_automation: str, key_header: dict[str, str]
+) -> None:
     # Both fixtures' automations answer the reset event (other tests may add more): one mail each.
     user = new_user(base_url)
     post(
@@ -242,7 +266,7 @@ def test_unknown_app_name_falls_back_to_the_default_url(base_url, named_template
         )
 
 
-def test_smtp_integration_and_integration_test_button(base_url):
+def test_smtp_integration_and_integration_test_button(base_url: str) -> None:
     health = requests.get(f"{base_url}/_local/health", timeout=5).json()
     body = {
         "name": "SMTP",
@@ -264,7 +288,7 @@ def test_smtp_integration_and_integration_test_button(base_url):
     assert mail["integration"] == "smtp" and mail["subject"] == "Serverless UMS: test mail"
 
 
-def test_mail_list_can_be_emptied_and_read_as_a_page(base_url, ses_integration):
+def test_mail_list_can_be_emptied_and_read_as_a_page(base_url: str, ses_integration: str) -> None:
     to = f"clear-{uuid.uuid4().hex[:8]}@example.com"
     post(base_url, f"/management/integrations/{ses_integration}/test", {"to": to}, expected=200)
     assert mail_to(base_url, to)
@@ -277,7 +301,9 @@ def test_mail_list_can_be_emptied_and_read_as_a_page(base_url, ses_integration):
     assert not before & {m["id"] for m in after}
 
 
-def test_a_poison_outbox_record_goes_to_the_failure_queue_and_blocks_nothing(base_url, reset_automation):
+def test_a_poison_outbox_record_goes_to_the_failure_queue_and_blocks_nothing(
+    base_url: str, reset_automation: str
+) -> None:
     endpoint = requests.get(f"{base_url}/_local/health", timeout=5).json()["aws_endpoint"]
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")

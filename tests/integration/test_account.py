@@ -1,19 +1,21 @@
+from typing import Any
+
 import pytest
 from helpers import PASSWORD, call, sign_in, sign_up
 
 
-def test_get_user_returns_the_record(user):
+def test_get_user_returns_the_record(user: dict[str, Any]) -> None:
     answer = call("GetUserFunction", token=user["access_token"])
     assert answer.status == 200
     assert answer.body["id"] == user["id"] and answer.body["email"] == "ann@example.com"
     assert "password" not in answer.body
 
 
-def test_get_user_without_token_is_401(aws):
+def test_get_user_without_token_is_401(aws: None) -> None:
     assert call("GetUserFunction").status == 401
 
 
-def test_change_password_errors(user):
+def test_change_password_errors(user: dict[str, Any]) -> None:
     token = user["access_token"]
     wrong = call(
         "ChangePasswordFunction", {"old_password": "not it at all", "new_password": "another passphrase"}, token=token
@@ -27,7 +29,7 @@ def test_change_password_errors(user):
     assert extra.status == 400 and "Unknown field" in extra.message
 
 
-def test_change_password_returns_the_record_with_a_new_updated_at(user):
+def test_change_password_returns_the_record_with_a_new_updated_at(user: dict[str, Any]) -> None:
     answer = call(
         "ChangePasswordFunction",
         {"old_password": PASSWORD, "new_password": "another passphrase"},
@@ -38,7 +40,7 @@ def test_change_password_returns_the_record_with_a_new_updated_at(user):
     assert answer.body["updated_at"] > user["updated_at"]
 
 
-def test_delete_user_needs_the_password_and_returns_the_deleted_record(user):
+def test_delete_user_needs_the_password_and_returns_the_deleted_record(user: dict[str, Any]) -> None:
     token = user["access_token"]
     assert call("DeleteUserFunction", {"password": "not it at all"}, token=token).status == 403
     assert call("DeleteUserFunction", {}, token=token).status == 400
@@ -49,7 +51,7 @@ def test_delete_user_needs_the_password_and_returns_the_deleted_record(user):
     assert sign_up().status == 201  # the email is free again
 
 
-def test_change_password_for_a_deleted_user_is_404(user):
+def test_change_password_for_a_deleted_user_is_404(user: dict[str, Any]) -> None:
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
     answer = call(
         "ChangePasswordFunction",
@@ -68,12 +70,14 @@ def test_change_password_for_a_deleted_user_is_404(user):
         ({"method": "apk", "key": "k", "secret": "\ud800"}, "'secret'"),
     ],
 )
-def test_sign_in_with_unpaired_surrogates_is_400_naming_the_field(user, body, field):
+def test_sign_in_with_unpaired_surrogates_is_400_naming_the_field(
+    user: dict[str, Any], body: dict[str, str], field: str
+) -> None:
     answer = call("SignInFunction", body)
     assert answer.status == 400 and field in answer.message
 
 
-def test_delete_user_with_an_unpaired_surrogate_is_400_and_deletes_nothing(user):
+def test_delete_user_with_an_unpaired_surrogate_is_400_and_deletes_nothing(user: dict[str, Any]) -> None:
     answer = call("DeleteUserFunction", {"password": "\ud800"}, token=user["access_token"])
     assert answer.status == 400 and "'password'" in answer.message
     assert call("GetUserFunction", token=user["access_token"]).status == 200

@@ -1,22 +1,25 @@
 """The automation function: stream batches to mail, exactly once; failures and retries."""
 
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.retries.standard import ExponentialBackoff
 from helpers import FUNCTIONS, STACK, call, manage
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from ums.automation import mail as mail_module
 from ums.store.models import EventModel
 
 
-def sent_mail() -> list:
+def sent_mail() -> list[Any]:
     return ses_backends[DEFAULT_ACCOUNT_ID][STACK.region].sent_messages
 
 
-def configure(subject: str = "Welcome {{ user.first_name }}", event: str = "AfterSignUp") -> dict:
+def configure(subject: str = "Welcome {{ user.first_name }}", event: str = "AfterSignUp") -> dict[str, Any]:
     integration = call(
         "ManagementFunction",
         {"name": "ses", "type": "ses", "sender": "no-reply@example.com"},
@@ -30,10 +33,11 @@ def configure(subject: str = "Welcome {{ user.first_name }}", event: str = "Afte
         path_parameters={"proxy": "automations"},
     )
     assert automation.status == 201, automation.body
+    assert isinstance(automation.body, dict)
     return automation.body
 
 
-def stream_record(event: EventModel, sequence: str) -> dict:
+def stream_record(event: EventModel, sequence: str) -> dict[str, Any]:
     image = {k: v for k, v in event.serialize().items()}
     return {
         "eventID": f"e-{sequence}",
@@ -47,11 +51,12 @@ def signed_up_events() -> list[EventModel]:
     return [e for e in EventModel.scan() if e.event == "AfterSignUp"]
 
 
-def automate(records: list[dict]) -> dict:
-    return FUNCTIONS["AutomationFunction"].invoke({"Records": records})
+def automate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    answer: dict[str, Any] = FUNCTIONS["AutomationFunction"].invoke({"Records": records})
+    return answer
 
 
-def test_a_redelivered_batch_sends_one_mail(aws):
+def test_a_redelivered_batch_sends_one_mail(aws: None) -> None:
     configure()
     call("SignUpFunction", {"email": "a@example.com", "password": "correct horse battery staple", "first_name": "Ann"})
     [event] = signed_up_events()
@@ -63,7 +68,7 @@ def test_a_redelivered_batch_sends_one_mail(aws):
     assert EventModel.get(event.id).status == "sent"
 
 
-def test_a_poison_record_does_not_block_the_records_after_it(aws):
+def test_a_poison_record_does_not_block_the_records_after_it(aws: None) -> None:
     configure()
     call("SignUpFunction", {"email": "b@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -74,7 +79,7 @@ def test_a_poison_record_does_not_block_the_records_after_it(aws):
     assert len(sent_mail()) == 1
 
 
-def test_modify_and_remove_records_are_ignored(aws):
+def test_modify_and_remove_records_are_ignored(aws: None) -> None:
     configure()
     call("SignUpFunction", {"email": "c@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -96,31 +101,34 @@ class SesAnswers:
         self.errors = list(errors)
         self.calls = 0
 
-    def __call__(self, request, **_):
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         self.calls += 1
         if not self.errors:
             return None
         status, code = self.errors.pop(0)
         body = json.dumps({"message": f"{code} for the test"}).encode()
-        return AWSResponse(request.url, status, {"x-amzn-ErrorType": code}, _RawBody(body))
+        return AWSResponse(request.url, status, HTTPHeaders.from_dict({"x-amzn-ErrorType": code}), _RawBody(body))
 
 
 class _RawBody:
     def __init__(self, body: bytes) -> None:
         self.body = body
 
-    def stream(self, **_):
+    def stream(self, **_: Any) -> Iterator[bytes]:
         yield self.body
 
 
+Answers = Callable[[list[tuple[int, str]]], SesAnswers]  # what the `ses_answers` fixture gives
+
+
 @pytest.fixture
-def ses_answers(monkeypatch):
+def ses_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Answers]:
     """`ses_answers([(429, "TooManyRequestsException")])` → the SesAnswers counting the calls."""
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)  # no sleeping in tests
     events = mail_module.ses_client().meta.events
-    registered = []
+    registered: list[SesAnswers] = []
 
-    def install(errors):
+    def install(errors: list[tuple[int, str]]) -> SesAnswers:
         answers = SesAnswers(errors)
         events.register("before-send.sesv2.SendEmail", answers)
         registered.append(answers)
@@ -131,7 +139,7 @@ def ses_answers(monkeypatch):
         events.unregister("before-send.sesv2.SendEmail", answers)
 
 
-def test_ses_throttling_is_retried_by_the_client_alone(aws, ses_answers):
+def test_ses_throttling_is_retried_by_the_client_alone(aws: None, ses_answers: Answers) -> None:
     configure()
     call("SignUpFunction", {"email": "d@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -141,7 +149,7 @@ def test_ses_throttling_is_retried_by_the_client_alone(aws, ses_answers):
     assert EventModel.get(event.id).status == "sent"
 
 
-def test_message_rejected_is_not_retried_and_marks_the_event_failed(aws, ses_answers):
+def test_message_rejected_is_not_retried_and_marks_the_event_failed(aws: None, ses_answers: Answers) -> None:
     configure()
     call("SignUpFunction", {"email": "e@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -152,7 +160,9 @@ def test_message_rejected_is_not_retried_and_marks_the_event_failed(aws, ses_ans
     assert stored.status == "failed" and "MessageRejected" in stored.failure
 
 
-def test_persistent_throttling_costs_a_bounded_number_of_calls_then_the_stream_retries(aws, ses_answers):
+def test_persistent_throttling_costs_a_bounded_number_of_calls_then_the_stream_retries(
+    aws: None, ses_answers: Answers
+) -> None:
     configure()
     call("SignUpFunction", {"email": "f@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -165,7 +175,7 @@ def test_persistent_throttling_costs_a_bounded_number_of_calls_then_the_stream_r
     assert EventModel.get(event.id).status == "sent"
 
 
-def test_a_subject_value_with_cr_lf_cannot_add_a_header(aws):
+def test_a_subject_value_with_cr_lf_cannot_add_a_header(aws: None) -> None:
     configure(subject="Hello {{ user.first_name }}")
     name = "Ann\r\nBcc: attacker@example.com"
     call("SignUpFunction", {"email": "g@example.com", "password": "correct horse battery staple", "first_name": name})
@@ -177,7 +187,7 @@ def test_a_subject_value_with_cr_lf_cannot_add_a_header(aws):
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\x0b"])
-def test_a_line_separator_in_a_name_does_not_break_the_mail(aws, separator):
+def test_a_line_separator_in_a_name_does_not_break_the_mail(aws: None, separator: str) -> None:
     configure(subject="Hello {{ user.first_name }}")
     name = f"Ann{separator}Bcc: attacker@example.com"
     call("SignUpFunction", {"email": "s@example.com", "password": "correct horse battery staple", "first_name": name})
@@ -188,7 +198,7 @@ def test_a_line_separator_in_a_name_does_not_break_the_mail(aws, separator):
     assert EventModel.get(event.id).status == "sent"
 
 
-def test_an_event_gone_before_its_status_is_recorded_is_not_recreated(aws):
+def test_an_event_gone_before_its_status_is_recorded_is_not_recreated(aws: None) -> None:
     configure()
     call("SignUpFunction", {"email": "gone@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
@@ -199,7 +209,7 @@ def test_an_event_gone_before_its_status_is_recorded_is_not_recreated(aws):
     assert [e.id for e in EventModel.scan()] == []  # no `{id, status}` stub
 
 
-def test_an_event_missing_optional_fields_is_published_all_the_same(aws):
+def test_an_event_missing_optional_fields_is_published_all_the_same(aws: None) -> None:
     from ums.automation.pipeline import publish_event
 
     received = bus_spy()
@@ -213,7 +223,7 @@ def test_an_event_missing_optional_fields_is_published_all_the_same(aws):
     assert published[0]["detail"]["routing_key"] == "user.sign_up.transactional"
 
 
-def test_a_sparse_stream_image_is_mailed_and_published_without_error(aws):
+def test_a_sparse_stream_image_is_mailed_and_published_without_error(aws: None) -> None:
     configure(subject="Welcome {{ user.first_name }}{{ application.name }}")
     received = bus_spy()
     image = {"id": {"S": "sparse-1"}, "event": {"S": "AfterSignUp"}, "user": {"M": {"email": {"S": "p@example.com"}}}}
@@ -237,7 +247,7 @@ def test_a_sparse_stream_image_is_mailed_and_published_without_error(aws):
         "{{ lipsum }}",
     ],
 )
-def test_templates_that_can_only_fail_are_refused_at_save(aws, body):
+def test_templates_that_can_only_fail_are_refused_at_save(aws: None, body: str) -> None:
     integration = manage("integrations", {"name": "ses", "type": "ses", "sender": "no-reply@example.com"}).body
     automation = {"name": "a", "event": "AfterSignUp", "integration_id": integration["id"], "subject": "Hi"}
     automation["body"] = body
@@ -247,7 +257,7 @@ def test_templates_that_can_only_fail_are_refused_at_save(aws, body):
     assert template.status == 400 and "Template 'subject'" in template.message, template.body
 
 
-def bus_spy():
+def bus_spy() -> Callable[[], list[str]]:
     """A queue behind a rule on the stack's bus that takes everything `source: ums`; returns a
     function that reads what arrived."""
     import boto3
@@ -262,7 +272,7 @@ def bus_spy():
     return lambda: [m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
 
 
-def test_events_are_published_to_the_bus_without_secrets(aws):
+def test_events_are_published_to_the_bus_without_secrets(aws: None) -> None:
     configure(event="AfterPasswordResetRequest")
     call("SignUpFunction", {"email": "h@example.com", "password": "correct horse battery staple"})
     assert call("RequestResetFunction", {"email": "h@example.com"}).status == 202
@@ -286,7 +296,9 @@ def test_events_are_published_to_the_bus_without_secrets(aws):
         ({"activity_timestamp": "yesterday"}, "activity_timestamp"),
     ],
 )
-def test_invalid_quicksilver_messages_are_dropped_not_retried(aws, change, reason):
+def test_invalid_quicksilver_messages_are_dropped_not_retried(
+    aws: None, change: dict[str, Any], reason: str
+) -> None:
     message = json.loads(
         (
             FUNCTIONS["ResetMessageFunction"].spec.code_uri.parents[1] / "events" / "reset_message.json"

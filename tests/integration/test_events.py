@@ -41,21 +41,27 @@ def allow_next_reset_request() -> None:
         limit.delete()
 
 
-def test_every_event_file_is_in_the_sequence_and_every_function_has_one():
+def test_every_event_file_is_in_the_sequence_and_every_function_has_one() -> None:
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted({name for _, name, _ in SEQUENCE})
     assert {fn for fn, _, _ in SEQUENCE} == set(FUNCTIONS)
 
 
-def test_every_function_answers_its_event_file(server_key):
+def test_every_function_answers_its_event_file(server_key: str) -> None:
     from ums.store import config as config_store
+    from ums.store.records import POLICIES, PolicyData
 
     key, secret = server_key.split(":")
     apk = FUNCTIONS["SignInFunction"].invoke(
         {"body": json.dumps({"method": "apk", "key": key, "secret": secret}), "requestContext": {}}
     )
     state = {"SERVER_API_KEY": server_key, "API_KEY_TOKEN": json.loads(apk["body"])["access_token"]}
-    policy = {"subjects": ["apk:<.*>"], "resources": ["ums.users"], "actions": {"read": [], "update": [], "delete": []}}
-    config_store.put("policy", "all-keys", policy, create=True)
+    policy: PolicyData = {
+        "description": None,
+        "subjects": ["apk:<.*>"],
+        "resources": ["ums.users"],
+        "actions": {"read": [], "update": [], "delete": []},
+    }
+    config_store.put(POLICIES, "all-keys", policy, create=True)
     for function, name, expected in SEQUENCE:
         text = (EVENTS / name).read_text()
         if "REPLACE_WITH_RESET_TOKEN" in text:
@@ -78,6 +84,6 @@ def test_every_function_answers_its_event_file(server_key):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 
 
-def test_bearer_events_without_a_real_token_answer_401(aws):
+def test_bearer_events_without_a_real_token_answer_401(aws: None) -> None:
     event = json.loads((EVENTS / "get_user.json").read_text())
     assert FUNCTIONS["GetUserFunction"].invoke(event)["statusCode"] == 401

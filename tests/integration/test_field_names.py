@@ -2,22 +2,23 @@
 name: a name is never read as a DynamoDB document path."""
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
-from helpers import call, manage, sign_in, sign_up
+from helpers import Answer, call, manage, sign_in, sign_up
 from ums.store.models import UserModel
 
 ODD_NAMES = ["lst[0]", "c[0]", "[", "a]b", "", "a.b", "password_hash", "token_generation", "x" * 65, "a\x00b"]
 
 
-def patch(token: str, user_id: str, body: dict):
+def patch(token: str, user_id: str, body: dict[str, Any]) -> Answer:
     cond = quote(json.dumps([{"field": "id"}, "=", user_id]))
     return call("UsersUpdateFunction", body, token=token, query=f"cond={cond}")
 
 
 @pytest.fixture
-def admin(aws):
+def admin(aws: None) -> dict[str, Any]:
     """ann, with a list field and a policy that lets her update every user."""
     record = sign_up(lst=["a", "b"], c={"d": 1}).body
     policy = {"subjects": ["ums:<.*>"], "resources": ["ums.users"], "actions": {"read": [], "update": []}}
@@ -26,21 +27,21 @@ def admin(aws):
 
 
 @pytest.mark.parametrize("name", ODD_NAMES)
-def test_odd_names_are_400_at_sign_up_and_nothing_is_stored(aws, name):
+def test_odd_names_are_400_at_sign_up_and_nothing_is_stored(aws: None, name: str) -> None:
     answer = sign_up(**{name: 1})
     assert answer.status == 400 and "Field" in answer.message
     assert list(UserModel.scan()) == []
 
 
 @pytest.mark.parametrize("name", ODD_NAMES)
-def test_odd_names_are_400_on_patch_and_change_nothing(admin, name):
+def test_odd_names_are_400_on_patch_and_change_nothing(admin: dict[str, Any], name: str) -> None:
     answer = patch(admin["token"], admin["id"], {name: "x"})
     assert answer.status == 400 and "Field" in answer.message
     me = call("GetUserFunction", token=admin["token"]).body
     assert me["lst"] == ["a", "b"] and me["c"] == {"d": 1} and me["updated_at"] == admin["updated_at"]
 
 
-def test_patch_writes_a_field_by_its_name(admin):
+def test_patch_writes_a_field_by_its_name(admin: dict[str, Any]) -> None:
     answer = patch(admin["token"], admin["id"], {"first name": "Ann", "bio:short": "hi", "lst": ["z"]})
     assert answer.status == 200
     me = call("GetUserFunction", token=admin["token"]).body
@@ -49,7 +50,7 @@ def test_patch_writes_a_field_by_its_name(admin):
     assert "first name" not in call("GetUserFunction", token=admin["token"]).body
 
 
-def test_nested_keys_are_stored_literally_and_the_user_still_works(aws):
+def test_nested_keys_are_stored_literally_and_the_user_still_works(aws: None) -> None:
     odd = {"a.b": 1, "c[0]": 2, "[": {"]": 3}}
     assert sign_up(address=odd).status == 201
     signed_in = sign_in()

@@ -67,7 +67,7 @@ def stored_elsewhere(integration_id: str, password: str) -> None:
     )
 
 
-def test_a_password_rotated_through_put_is_used_for_the_next_mail(aws, smtp):
+def test_a_password_rotated_through_put_is_used_for_the_next_mail(aws: None, smtp: type[FakeSmtp]) -> None:
     smtp.password = "first-password"
     integration = smtp_integration("first-password")
     assert press_test_button(integration["id"]).status == 200
@@ -80,7 +80,7 @@ def test_a_password_rotated_through_put_is_used_for_the_next_mail(aws, smtp):
     assert smtp.logins == ["first-password", "rotated-password"]
 
 
-def test_a_password_rotated_by_another_process_costs_one_refused_login(aws, smtp):
+def test_a_password_rotated_by_another_process_costs_one_refused_login(aws: None, smtp: type[FakeSmtp]) -> None:
     smtp.password = "first-password"
     integration = smtp_integration("first-password")
     assert press_test_button(integration["id"]).status == 200
@@ -91,7 +91,9 @@ def test_a_password_rotated_by_another_process_costs_one_refused_login(aws, smtp
     assert smtp.logins == ["first-password", "first-password", "rotated-password"]
 
 
-def test_a_login_refused_with_the_current_password_is_refused_once_and_is_a_400(aws, smtp):
+def test_a_login_refused_with_the_current_password_is_refused_once_and_is_a_400(
+    aws: None, smtp: type[FakeSmtp]
+) -> None:
     smtp.password = "what-the-server-wants"
     integration = smtp_integration("not-it")
     answer = press_test_button(integration["id"])
@@ -99,7 +101,7 @@ def test_a_login_refused_with_the_current_password_is_refused_once_and_is_a_400(
     assert smtp.logins == ["not-it"]  # the fresh read gave the same password: no second try
 
 
-def test_a_mail_provider_outage_on_the_test_button_is_a_502(aws, smtp):
+def test_a_mail_provider_outage_on_the_test_button_is_a_502(aws: None, smtp: type[FakeSmtp]) -> None:
     smtp.refuse_connection = True
     integration = smtp_integration("pw")
     answer = press_test_button(integration["id"])
@@ -112,7 +114,7 @@ def test_a_mail_provider_outage_on_the_test_button_is_a_502(aws, smtp):
     ]
 
 
-def test_reads_are_cached_for_max_age_and_a_write_refreshes_them(aws):
+def test_reads_are_cached_for_max_age_and_a_write_refreshes_them(aws: None) -> None:
     assert integration_secrets.MAX_AGE == 300
     integration_secrets.write("i1", "first")
     stored_elsewhere("i1", "second")
@@ -122,7 +124,7 @@ def test_reads_are_cached_for_max_age_and_a_write_refreshes_them(aws):
     assert integration_secrets.read("i1") == "third"
 
 
-def test_a_deleted_integration_loses_its_password(aws, smtp):
+def test_a_deleted_integration_loses_its_password(aws: None, smtp: type[FakeSmtp]) -> None:
     integration = smtp_integration("pw")
     assert integration_secrets.read(integration["id"]) == "pw"
     assert manage(f"integrations/{integration['id']}", method="DELETE").status == 200

@@ -1,25 +1,27 @@
 """The management API: validation on save, references, write-only secrets, CRUD answers."""
 
+from typing import Any
+
 import boto3
-from helpers import STACK, manage
+from helpers import STACK, Answer, manage
 from ums.config import settings
 from ums.store.models import ConfigModel
 
 
-def ses_integration() -> dict:
+def ses_integration() -> dict[str, Any]:
     answer = manage("integrations", {"name": "SES", "type": "ses", "sender": "no-reply@example.com"})
-    assert answer.status == 201
+    assert answer.status == 201 and isinstance(answer.body, dict)
     return answer.body
 
 
-def test_events_list_jexia_names_and_placeholders(aws):
+def test_events_list_jexia_names_and_placeholders(aws: None) -> None:
     events = {e["id"]: e for e in manage("events", method="GET").body}
     assert events["AfterPasswordResetRequest"]["name"] == "UMS: password reset request"
     assert {"token", "reset_link", "email"} <= set(events["AfterPasswordResetRequest"]["placeholders"])
     assert set(events) == {"AfterPasswordResetRequest", "AfterSignUp", "AfterPasswordChange", "AfterUserDelete"}
 
 
-def test_integration_crud(aws):
+def test_integration_crud(aws: None) -> None:
     created = ses_integration()
     assert manage(f"integrations/{created['id']}", method="GET").body["name"] == "SES"
     assert [i["id"] for i in manage("integrations", method="GET").body] == [created["id"]]
@@ -31,7 +33,7 @@ def test_integration_crud(aws):
     assert manage(f"integrations/{created['id']}", method="GET").status == 404
 
 
-def test_smtp_password_goes_to_secrets_manager_and_is_never_returned(aws):
+def test_smtp_password_goes_to_secrets_manager_and_is_never_returned(aws: None) -> None:
     body = {
         "name": "SMTP",
         "type": "smtp",
@@ -58,7 +60,7 @@ def test_smtp_password_goes_to_secrets_manager_and_is_never_returned(aws):
     assert "hunter2" not in str(manage("integrations", method="GET").body)
 
 
-def test_bad_integrations_are_400(aws):
+def test_bad_integrations_are_400(aws: None) -> None:
     assert manage("integrations", {"name": "x", "type": "pigeon", "sender": "a@b.co"}).status == 400
     assert (
         manage("integrations", {"name": "x", "type": "smtp", "sender": "a@b.co", "host": "h", "port": 0}).status == 400
@@ -67,7 +69,7 @@ def test_bad_integrations_are_400(aws):
     assert manage("integrations", {"name": "x", "type": "ses", "sender": "a@b.co", "color": 1}).status == 400
 
 
-def test_automation_references_must_exist_and_templates_must_compile(aws):
+def test_automation_references_must_exist_and_templates_must_compile(aws: None) -> None:
     integration = ses_integration()
     base = {
         "name": "r",
@@ -88,7 +90,7 @@ def test_automation_references_must_exist_and_templates_must_compile(aws):
     assert both.status == 400
 
 
-def test_templates_are_named_and_checked(aws):
+def test_templates_are_named_and_checked(aws: None) -> None:
     created = manage("templates", {"name": "mb-user-password-US", "subject": "Hi {{ .email }}", "html": "<p>x</p>"})
     assert created.status == 201 and created.body["id"] == "mb-user-password-US"
     assert manage("templates", {"name": "mb-user-password-US", "subject": "s", "html": "h"}).status == 409
@@ -98,7 +100,7 @@ def test_templates_are_named_and_checked(aws):
     assert renamed.status == 400
 
 
-def test_applications_take_https_reset_urls_only(aws):
+def test_applications_take_https_reset_urls_only(aws: None) -> None:
     ok = manage("applications", {"name": "shop", "reset_url": "https://shop.example.com/actions/", "email_tags": ["a"]})
     assert ok.status == 201
     for url in ("http://shop.example.com/", "javascript:alert(1)", "https://", "https://x.example/#frag"):
@@ -106,13 +108,13 @@ def test_applications_take_https_reset_urls_only(aws):
     assert manage("applications", {"name": "s3", "reset_url": "https://a.example", "email_tags": [1]}).status == 400
 
 
-def test_unknown_resources_and_methods(aws):
+def test_unknown_resources_and_methods(aws: None) -> None:
     assert manage("nothing", method="GET").status == 404
     assert manage("integrations/x/y/z", method="GET").status == 404
     assert manage("integrations", method="DELETE").status == 405
 
 
-def assert_jexia_error(answer, status: int, message: str) -> None:
+def assert_jexia_error(answer: Answer, status: int, message: str) -> None:
     """`answer` is Jexia's error array with the request id, sent with the API's usual headers."""
     assert answer.status == status
     [error] = answer.body
@@ -121,7 +123,7 @@ def assert_jexia_error(answer, status: int, message: str) -> None:
     assert answer.headers["Content-Type"] == "application/json"
 
 
-def test_a_method_a_path_does_not_take_is_a_405_through_the_router(aws):
+def test_a_method_a_path_does_not_take_is_a_405_through_the_router(aws: None) -> None:
     created = ses_integration()
     assert_jexia_error(
         manage("integrations", method="PATCH"), 405, "PATCH is not supported on /management/integrations"
@@ -139,7 +141,7 @@ def test_a_method_a_path_does_not_take_is_a_405_through_the_router(aws):
     )
 
 
-def test_a_path_no_route_serves_is_a_404_through_the_router(aws):
+def test_a_path_no_route_serves_is_a_404_through_the_router(aws: None) -> None:
     known = "try events, integrations, automations, templates, applications, policies, keys"
     assert_jexia_error(
         manage("nothing", method="GET"), 404, f"No management resource '/management/nothing'; {known}"
@@ -151,7 +153,7 @@ def test_a_path_no_route_serves_is_a_404_through_the_router(aws):
     assert_jexia_error(manage("policies/nope", method="GET"), 404, "No policy 'nope'")
 
 
-def test_trailing_and_doubled_slashes_reach_the_same_route(aws):
+def test_trailing_and_doubled_slashes_reach_the_same_route(aws: None) -> None:
     created = manage("integrations/", {"name": "SES", "type": "ses", "sender": "no-reply@example.com"})
     assert created.status == 201
     assert [i["id"] for i in manage("integrations/", method="GET").body] == [created.body["id"]]
@@ -160,7 +162,7 @@ def test_trailing_and_doubled_slashes_reach_the_same_route(aws):
     assert manage(f"integrations/{created.body['id']}/", method="DELETE").status == 200
 
 
-def test_a_2xx_answer_has_the_api_headers_and_its_status(aws):
+def test_a_2xx_answer_has_the_api_headers_and_its_status(aws: None) -> None:
     created = manage("keys", {"description": "ci"})
     assert created.status == 201 and created.body["secret"]
     assert created.headers["Cache-Control"] == "no-store" and created.headers["X-Request-Id"]

@@ -1,22 +1,24 @@
 """Password reset: request, tokens, limits, apply; the outbox events they write."""
 
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
-from helpers import PASSWORD, call, sign_in
-from ums.crypto import decrypt_token
+from helpers import PASSWORD, Answer, call, sign_in
+from ums.crypto import decrypt_token, sha256_hex
 from ums.store.models import EventModel, RateLimitModel, ResetTokenModel
-from ums.crypto import sha256_hex
 
 NEW_PASSWORD = "a brand new passphrase"
+T = TypeVar("T")
 
 
 def events(kind: str) -> list[EventModel]:
     return sorted((e for e in EventModel.scan() if e.event == kind), key=lambda e: e.occurred_at)
 
 
-def request(email: str = "ann@example.com", headers: dict[str, str] | None = None, **extra):
+def request(email: str = "ann@example.com", headers: dict[str, str] | None = None, **extra: Any) -> Answer:
     return call("RequestResetFunction", {"email": email, **extra}, headers=headers)
 
 
@@ -25,7 +27,7 @@ def issued_token() -> str:
     return decrypt_token(events("AfterPasswordResetRequest")[-1].token_ciphertext)
 
 
-def apply(token: str, password: str = NEW_PASSWORD):
+def apply(token: str, password: str = NEW_PASSWORD) -> Answer:
     return call("ApplyResetFunction", {"new_password": password}, path_parameters={"token": token})
 
 
@@ -34,7 +36,7 @@ def allow_next_request() -> None:
         limit.update(actions=[RateLimitModel.last_at.set(0)])
 
 
-def test_request_is_202_and_writes_an_event_with_the_token_encrypted(user):
+def test_request_is_202_and_writes_an_event_with_the_token_encrypted(user: dict[str, Any]) -> None:
     answer = request("ANN@example.com")
     assert answer.status == 202 and answer.body == {}
     [event] = events("AfterPasswordResetRequest")
@@ -45,13 +47,13 @@ def test_request_is_202_and_writes_an_event_with_the_token_encrypted(user):
     assert [t.pk for t in stored] == [f"reset#{sha256_hex(token)}"]  # only the hash is stored
 
 
-def test_unknown_email_is_404_and_bad_email_400(aws):
+def test_unknown_email_is_404_and_bad_email_400(aws: None) -> None:
     assert request("nobody@example.com").status == 404
     assert request("not an email").status == 400
     assert call("RequestResetFunction", {"email": "a@b.co", "extra": 1}).status == 400
 
 
-def test_apply_sets_the_password_and_revokes_every_session(user):
+def test_apply_sets_the_password_and_revokes_every_session(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     answer = apply(token)
@@ -63,7 +65,7 @@ def test_apply_sets_the_password_and_revokes_every_session(user):
     assert [e.user["id"] for e in events("AfterPasswordChange")] == [user["id"]]
 
 
-def test_token_is_single_use_and_unknown_tokens_are_404(user):
+def test_token_is_single_use_and_unknown_tokens_are_404(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     assert apply(token).status == 200
@@ -72,7 +74,7 @@ def test_token_is_single_use_and_unknown_tokens_are_404(user):
     assert apply("x" * 43).status == 404
 
 
-def test_a_new_request_invalidates_the_earlier_token(user):
+def test_a_new_request_invalidates_the_earlier_token(user: dict[str, Any]) -> None:
     request()
     first = issued_token()
     allow_next_request()
@@ -81,7 +83,7 @@ def test_a_new_request_invalidates_the_earlier_token(user):
     assert apply(issued_token()).status == 200
 
 
-def test_a_password_change_invalidates_pending_tokens(user):
+def test_a_password_change_invalidates_pending_tokens(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     changed = call(
@@ -91,7 +93,7 @@ def test_a_password_change_invalidates_pending_tokens(user):
     assert apply(token, "yet another passphrase").status == 404
 
 
-def test_expired_token_is_refused_although_the_item_still_exists(user):
+def test_expired_token_is_refused_although_the_item_still_exists(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     item = ResetTokenModel.get(ResetTokenModel.key_for(sha256_hex(token)))
@@ -99,7 +101,7 @@ def test_expired_token_is_refused_although_the_item_still_exists(user):
     assert apply(token).status == 404
 
 
-def test_weak_or_missing_new_password_is_400(user):
+def test_weak_or_missing_new_password_is_400(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     assert apply(token, "short").status == 400
@@ -107,7 +109,7 @@ def test_weak_or_missing_new_password_is_400(user):
     assert apply(token).status == 200  # the token survived the refused attempts
 
 
-def test_twenty_parallel_applies_of_one_token_give_exactly_one_200(user):
+def test_twenty_parallel_applies_of_one_token_give_exactly_one_200(user: dict[str, Any]) -> None:
     request()
     token = issued_token()
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -115,7 +117,7 @@ def test_twenty_parallel_applies_of_one_token_give_exactly_one_200(user):
     assert statuses.count(200) == 1 and statuses.count(404) == 19
 
 
-def test_per_email_limit_one_a_minute_five_an_hour(user):
+def test_per_email_limit_one_a_minute_five_an_hour(user: dict[str, Any]) -> None:
     assert request().status == 202
     limited = request()
     assert limited.status == 429 and 1 <= int(limited.headers["Retry-After"]) <= 60
@@ -127,7 +129,7 @@ def test_per_email_limit_one_a_minute_five_an_hour(user):
     assert hourly.status == 429 and int(hourly.headers["Retry-After"]) <= 3600
 
 
-def test_sign_in_throttling_never_locks_out_reset(user):
+def test_sign_in_throttling_never_locks_out_reset(user: dict[str, Any]) -> None:
     for _ in range(6):
         sign_in(password="wrong password here")
     assert sign_in().status == 429
@@ -137,7 +139,7 @@ def test_sign_in_throttling_never_locks_out_reset(user):
 
 
 @pytest.mark.parametrize("route", ["QuicksilverResetFunction", "CustomerResetRequestFunction"])
-def test_server_routes_need_the_api_key(user, server_key, route):
+def test_server_routes_need_the_api_key(user: dict[str, Any], server_key: str, route: str) -> None:
     assert call(route, {"email": "ann@example.com"}).status == 401
     key = server_key.split(":")[0]
     assert call(route, {"email": "ann@example.com"}, headers={"x-api-key": f"{key}:wrong"}).status == 401
@@ -148,7 +150,7 @@ def test_server_routes_need_the_api_key(user, server_key, route):
     assert call(route, {"email": "ann@example.com"}, token=apk["access_token"]).status == 202  # an API key's token
 
 
-def test_quicksilver_route_finds_users_by_id_email_or_mobile(server_key):
+def test_quicksilver_route_finds_users_by_id_email_or_mobile(server_key: str) -> None:
     q = call("SignUpFunction", {"email": "q@example.com", "password": PASSWORD, "mobile": "+31612345678"}).body
     call("SignUpFunction", {"email": "other@example.com", "password": PASSWORD})
     key = {"x-api-key": server_key}
@@ -166,7 +168,7 @@ def test_quicksilver_route_finds_users_by_id_email_or_mobile(server_key):
     assert missing_template.status == 404 and "nope" in missing_template.message
 
 
-def test_customer_guide_apply_checks_the_customer(user, server_key):
+def test_customer_guide_apply_checks_the_customer(user: dict[str, Any], server_key: str) -> None:
     key = {"x-api-key": server_key}
     assert (
         call("CustomerResetRequestFunction", {"email": "ann@example.com"}, headers=key, query="appName=shop").status
@@ -191,7 +193,7 @@ def test_customer_guide_apply_checks_the_customer(user, server_key):
 
 
 @pytest.fixture
-def prevented(aws, monkeypatch):
+def prevented(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """PreventUserExistenceErrors on."""
     from ums.config import settings
 
@@ -201,14 +203,18 @@ def prevented(aws, monkeypatch):
     settings.cache_clear()
 
 
-def with_aws_calls(action):
+def with_aws_calls(action: Callable[[], T]) -> tuple[T, list[str]]:
     """`action()`'s answer and the AWS calls it made, as `service.Operation` names."""
     import botocore.handlers
     from helpers import reset_aws_clients
     from ums import crypto
 
     calls: list[str] = []
-    hook = ("before-call.*.*", lambda model, **_: calls.append(f"{model.service_model.service_name}.{model.name}"))
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    hook = ("before-call.*.*", record)
     botocore.handlers.BUILTIN_HANDLERS.append(hook)
     reset_aws_clients()
     crypto._kms.cache_clear()
@@ -234,7 +240,7 @@ def suspend(email: str) -> None:
     user_store.update(found, [UserModel.active.set(False)])
 
 
-def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(prevented):
+def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(prevented: None) -> None:
     call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
     known, known_calls = with_aws_calls(lambda: request("known@example.com"))
     unknown, unknown_calls = with_aws_calls(lambda: request("unknown@example.com"))
@@ -245,14 +251,14 @@ def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(prevented):
     assert limited.status == 202
 
 
-def test_a_suspended_user_is_an_unknown_email(user):
+def test_a_suspended_user_is_an_unknown_email(user: dict[str, Any]) -> None:
     suspend("ann@example.com")
     answer = request()
     assert answer.status == 404 and answer.message == request("nobody@example.com").message
     assert events("AfterPasswordResetRequest") == [] and reset_tokens() == []
 
 
-def test_a_suspended_user_is_an_unknown_email_in_prevented_mode_too(prevented):
+def test_a_suspended_user_is_an_unknown_email_in_prevented_mode_too(prevented: None) -> None:
     call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
     suspend("known@example.com")
     suspended, suspended_calls = with_aws_calls(lambda: request("known@example.com"))
@@ -263,25 +269,25 @@ def test_a_suspended_user_is_an_unknown_email_in_prevented_mode_too(prevented):
 
 
 @pytest.mark.parametrize("email", ["\ud800@example.com", "known\udfff@example.com"])
-def test_unpaired_surrogates_are_400_in_prevented_mode(prevented, email):
+def test_unpaired_surrogates_are_400_in_prevented_mode(prevented: None, email: str) -> None:
     call("SignUpFunction", {"email": "known@example.com", "password": PASSWORD})
     answer = request(email)
     assert answer.status == 400 and "'email'" in answer.message
 
 
-def test_a_surrogate_in_the_token_path_is_400(user):
+def test_a_surrogate_in_the_token_path_is_400(user: dict[str, Any]) -> None:
     answer = call("ApplyResetFunction", {"new_password": NEW_PASSWORD}, path_parameters={"token": "x" * 42 + "\ud800"})
     assert answer.status == 400 and "Path parameter 'token'" in answer.message
 
 
-def test_the_reset_limit_is_per_normalised_email(aws):
+def test_the_reset_limit_is_per_normalised_email(aws: None) -> None:
     assert call("SignUpFunction", {"email": "stra\u00dfe@example.com", "password": PASSWORD}).status == 201
     assert request("stra\u00dfe@example.com").status == 202
     assert request("STRASSE@example.com").status == 429  # the same account, the same limit
     assert request("\uff33\uff34\uff32\uff21\uff33\uff33\uff25@example.com").status == 429  # full-width
 
 
-def test_an_anonymous_caller_cannot_name_an_application(user):
+def test_an_anonymous_caller_cannot_name_an_application(user: dict[str, Any]) -> None:
     answer = request(application="partnerapp")
     assert answer.status == 400
     assert answer.message == (
@@ -294,7 +300,7 @@ def test_an_anonymous_caller_cannot_name_an_application(user):
     assert events("AfterPasswordResetRequest")[-1].application is None
 
 
-def test_an_api_key_may_name_the_application(user, server_key):
+def test_an_api_key_may_name_the_application(user: dict[str, Any], server_key: str) -> None:
     key = server_key.split(":")[0]
     wrong = request(application="partnerapp", headers={"x-api-key": f"{key}:wrong"})
     assert wrong.status == 401 and events("AfterPasswordResetRequest") == []

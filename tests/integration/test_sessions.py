@@ -3,15 +3,16 @@ reuse, of the others on password change, of all on deletion)."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
-from helpers import PASSWORD, call, sign_in
+from helpers import PASSWORD, Answer, call, sign_in
 from ums import sessions
 from ums.store import users as user_store
 from ums.store.models import SessionModel, UserModel
 
 
-def refresh(token: str):
+def refresh(token: str) -> Answer:
     return call("RefreshTokenFunction", {"refresh_token": token})
 
 
@@ -21,12 +22,19 @@ def age_rotation(refresh_token: str, seconds: int) -> None:
     session.update(actions=[SessionModel.rotated_at.set(int(session.rotated_at) - seconds)])
 
 
-def change_password(access_token: str):
+def change_password(access_token: str) -> Answer:
     body = {"old_password": PASSWORD, "new_password": "a brand new passphrase"}
     return call("ChangePasswordFunction", body, token=access_token)
 
 
-def test_refresh_rotates_the_token(user):
+def stored(user_id: str) -> UserModel:
+    """The user's record, which the test expects to exist."""
+    record = user_store.get(user_id)
+    assert record is not None, user_id
+    return record
+
+
+def test_refresh_rotates_the_token(user: dict[str, Any]) -> None:
     answer = refresh(user["refresh_token"])
     assert answer.status == 200
     assert answer.body["refresh_token"] != user["refresh_token"]
@@ -34,7 +42,7 @@ def test_refresh_rotates_the_token(user):
     assert refresh(answer.body["refresh_token"]).status == 200
 
 
-def test_reusing_a_rotated_token_after_the_grace_window_revokes_the_whole_family(user):
+def test_reusing_a_rotated_token_after_the_grace_window_revokes_the_whole_family(user: dict[str, Any]) -> None:
     second = refresh(user["refresh_token"]).body
     age_rotation(user["refresh_token"], 31)
     reuse = refresh(user["refresh_token"])
@@ -43,7 +51,7 @@ def test_reusing_a_rotated_token_after_the_grace_window_revokes_the_whole_family
     assert refresh(second["refresh_token"]).status == 401  # the family is gone
 
 
-def test_reuse_revokes_the_sessions_access_tokens_at_once(user):
+def test_reuse_revokes_the_sessions_access_tokens_at_once(user: dict[str, Any]) -> None:
     other = sign_in().body  # another session of the same user
     second = refresh(user["refresh_token"]).body
     age_rotation(user["refresh_token"], 31)
@@ -56,7 +64,7 @@ def test_reuse_revokes_the_sessions_access_tokens_at_once(user):
     assert refresh(other["refresh_token"]).status == 200
 
 
-def test_a_repeat_within_the_grace_window_gets_the_same_token_and_revokes_nothing(user):
+def test_a_repeat_within_the_grace_window_gets_the_same_token_and_revokes_nothing(user: dict[str, Any]) -> None:
     first = refresh(user["refresh_token"])
     repeat = refresh(user["refresh_token"])
     assert repeat.status == 200
@@ -69,7 +77,7 @@ def test_a_repeat_within_the_grace_window_gets_the_same_token_and_revokes_nothin
     assert refresh(newer.body["refresh_token"]).status == 401
 
 
-def test_twenty_concurrent_refreshes_with_one_token_all_get_the_same_new_token(user):
+def test_twenty_concurrent_refreshes_with_one_token_all_get_the_same_new_token(user: dict[str, Any]) -> None:
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(lambda _: refresh(user["refresh_token"]), range(20)))
     assert [a.status for a in answers] == [200] * 20
@@ -79,7 +87,7 @@ def test_twenty_concurrent_refreshes_with_one_token_all_get_the_same_new_token(u
     assert refresh(tokens.pop()).status == 200
 
 
-def test_an_api_key_session_reuse_revokes_its_refresh_tokens(server_key):
+def test_an_api_key_session_reuse_revokes_its_refresh_tokens(server_key: str) -> None:
     key, secret = server_key.split(":")
     tokens = call("SignInFunction", {"method": "apk", "key": key, "secret": secret}).body
     second = refresh(tokens["refresh_token"]).body
@@ -89,14 +97,15 @@ def test_an_api_key_session_reuse_revokes_its_refresh_tokens(server_key):
     assert refresh(second["refresh_token"]).status == 401
 
 
-def test_old_revocations_are_pruned_and_many_revoke_every_session(user, monkeypatch):
-    stored = user_store.get(user["id"])
+def test_old_revocations_are_pruned_and_many_revoke_every_session(
+    user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     long_ago = int(time.time()) - 3 * 7200  # its access tokens expired long ago
-    stored.update(actions=[UserModel.revoked_sessions.set({"old-session": long_ago})])
+    stored(user["id"]).update(actions=[UserModel.revoked_sessions.set({"old-session": long_ago})])
     refresh(user["refresh_token"])
     age_rotation(user["refresh_token"], 31)
     assert refresh(user["refresh_token"]).status == 401
-    assert set(user_store.get(user["id"]).revoked_sessions.as_dict()) == {user["refresh_token"].split(".")[1]}
+    assert set(stored(user["id"]).revoked_sessions.as_dict()) == {user["refresh_token"].split(".")[1]}
 
     monkeypatch.setattr(sessions, "MAX_REVOKED_SESSIONS", 1)
     survivor = sign_in().body
@@ -106,11 +115,11 @@ def test_old_revocations_are_pruned_and_many_revoke_every_session(user, monkeypa
     assert refresh(doomed["refresh_token"]).status == 401
     # past the bound every session of the user ends, and the map stays small
     assert call("GetUserFunction", token=survivor["access_token"]).status == 401
-    assert len(user_store.get(user["id"]).revoked_sessions.as_dict()) == 1
+    assert len(stored(user["id"]).revoked_sessions.as_dict()) == 1
     assert sign_in().status == 200
 
 
-def test_unknown_malformed_and_missing_refresh_tokens(user):
+def test_unknown_malformed_and_missing_refresh_tokens(user: dict[str, Any]) -> None:
     user_id, session_id, _ = user["refresh_token"].split(".")
     assert refresh(f"{user_id}.{session_id}.forged-secret").status == 401
     assert refresh("not-a-token").status == 401
@@ -122,14 +131,14 @@ def test_unknown_malformed_and_missing_refresh_tokens(user):
     assert refresh(user["refresh_token"]).status == 200
 
 
-def test_expired_session_is_refused_although_the_item_still_exists(user):
+def test_expired_session_is_refused_although_the_item_still_exists(user: dict[str, Any]) -> None:
     _, session_id, _ = user["refresh_token"].split(".")
     session = SessionModel.get(SessionModel.key_for(session_id))
     session.update(actions=[SessionModel.expires_at.set(int(time.time()) - 1)])
     assert refresh(user["refresh_token"]).status == 401
 
 
-def test_password_change_keeps_the_changing_session_and_revokes_the_others(user):
+def test_password_change_keeps_the_changing_session_and_revokes_the_others(user: dict[str, Any]) -> None:
     other = sign_in().body
     changed = call(
         "ChangePasswordFunction",
@@ -152,28 +161,29 @@ def test_password_change_keeps_the_changing_session_and_revokes_the_others(user)
     assert call("GetUserFunction", token=fresh.body["access_token"]).status == 200
 
 
-def test_deleting_the_user_revokes_everything(user):
+def test_deleting_the_user_revokes_everything(user: dict[str, Any]) -> None:
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
     assert call("GetUserFunction", token=user["access_token"]).status == 404
     assert refresh(user["refresh_token"]).status == 401
 
 
-def test_a_rotation_that_lost_a_race_reports_it(user):
+def test_a_rotation_that_lost_a_race_reports_it(user: dict[str, Any]) -> None:
     from ums.store import sessions as session_store
     from ums.tokens import RefreshToken
 
     presented = RefreshToken.parse(user["refresh_token"])
     session, _ = session_store.get_with_user(presented.session_id, presented.owner)
     stale, _ = session_store.get_with_user(presented.session_id, presented.owner)
+    assert session is not None and stale is not None
     now = int(time.time())
     assert session_store.rotate(session, presented.digest, "new-hash-1", "salt-1", 0, now + 60, now)
     assert not session_store.rotate(stale, presented.digest, "new-hash-2", "salt-2", 0, now + 60, now)
 
 
-def test_updating_a_user_deleted_meanwhile_is_404_not_a_recreation(user):
+def test_updating_a_user_deleted_meanwhile_is_404_not_a_recreation(user: dict[str, Any]) -> None:
     from ums.errors import NotFound
 
-    stale = user_store.get(user["id"])
+    stale = stored(user["id"])
     assert call("DeleteUserFunction", {"password": PASSWORD}, token=user["access_token"]).status == 200
     with pytest.raises(NotFound):
         user_store.update(stale, [UserModel.updated_at.set("2020-01-01T00:00:00Z")])

@@ -47,7 +47,7 @@ def age_pair_counters(seconds: int) -> None:
         counter.update(actions=[RateLimitModel.last_at.set(int(counter.last_at) - seconds)])
 
 
-def test_sign_in_returns_a_jwt_jexia_clients_can_read(aws):
+def test_sign_in_returns_a_jwt_jexia_clients_can_read(aws: None) -> None:
     user = sign_up().body
     answer = sign_in("ANN@example.com")
     assert answer.status == 200
@@ -57,11 +57,11 @@ def test_sign_in_returns_a_jwt_jexia_clients_can_read(aws):
     assert claims["aud"] == "ums"
     assert claims["exp"] - claims["iat"] == 7200
     assert {"iss", "jti", "sid"} <= set(claims)
-    assert jwt.get_unverified_header(answer.body["access_token"])["alg"] == "HS256"
+    assert jwt.get_unverified_header(answer.body["access_token"])["alg"] == "RS256"
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_wrong_password_and_unknown_email_get_one_message(aws):
+def test_wrong_password_and_unknown_email_get_one_message(aws: None) -> None:
     sign_up()
     wrong = sign_in(password="not the password at all")
     unknown = sign_in(email="nobody@example.com")
@@ -69,20 +69,20 @@ def test_wrong_password_and_unknown_email_get_one_message(aws):
     assert wrong.message == unknown.message == "Invalid email or password"
 
 
-def test_missing_fields_and_unknown_methods_are_400(aws):
+def test_missing_fields_and_unknown_methods_are_400(aws: None) -> None:
     assert call("SignInFunction", {"method": "ums", "email": "a@b.co"}).status == 400
     assert call("SignInFunction", {"email": "a@b.co", "password": PASSWORD}).status == 400
     assert call("SignInFunction", {"method": "magic", "email": "a@b.co", "password": PASSWORD}).status == 400
 
 
-def test_inactive_user_gets_403_with_the_right_password_only(aws):
+def test_inactive_user_gets_403_with_the_right_password_only(aws: None) -> None:
     sign_up()
     stored_user().update(actions=[UserModel.active.set(False)])
     assert sign_in().status == 403
     assert sign_in(password="not the password at all").status == 401
 
 
-def test_weak_hash_is_upgraded_on_sign_in(aws, real_hashing):
+def test_weak_hash_is_upgraded_on_sign_in(aws: None, real_hashing: None) -> None:
     sign_up()
     weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
     stored_user().update(actions=[UserModel.password_hash.set(weak)])
@@ -91,7 +91,7 @@ def test_weak_hash_is_upgraded_on_sign_in(aws, real_hashing):
     assert upgraded != weak and "m=19456" in upgraded
 
 
-def test_five_failures_from_one_source_throttle_it_with_retry_after_and_a_success_resets(aws):
+def test_five_failures_from_one_source_throttle_it_with_retry_after_and_a_success_resets(aws: None) -> None:
     sign_up()
     for _ in range(4):
         assert sign_in_from("198.51.100.7", password=WRONG).status == 401
@@ -107,7 +107,7 @@ def test_five_failures_from_one_source_throttle_it_with_retry_after_and_a_succes
     assert sign_in_from("198.51.100.7").status == 200
 
 
-def test_failures_from_one_source_do_not_stop_a_correct_sign_in_from_another(aws):
+def test_failures_from_one_source_do_not_stop_a_correct_sign_in_from_another(aws: None) -> None:
     sign_up()
     for _ in range(12):
         assert sign_in_from("198.51.100.7", password=WRONG).status in (401, 429)
@@ -116,7 +116,7 @@ def test_failures_from_one_source_do_not_stop_a_correct_sign_in_from_another(aws
     assert sign_in_from("2001:db8::1").status == 200
 
 
-def test_an_ipv6_source_is_its_64_prefix(aws):
+def test_an_ipv6_source_is_its_64_prefix(aws: None) -> None:
     sign_up()
     for host in range(1, 6):
         assert sign_in_from(f"2001:db8:0:1::{host}", password=WRONG).status == 401
@@ -124,7 +124,7 @@ def test_an_ipv6_source_is_its_64_prefix(aws):
     assert sign_in_from("2001:db8:0:2::1").status == 200
 
 
-def test_throttle_delay_grows_and_is_capped_at_15_minutes(aws):
+def test_throttle_delay_grows_and_is_capped_at_15_minutes(aws: None) -> None:
     sign_up()
     for _ in range(5):
         assert sign_in_from("198.51.100.7", password=WRONG).status == 401
@@ -139,7 +139,7 @@ def test_throttle_delay_grows_and_is_capped_at_15_minutes(aws):
     assert sign_in_from("198.51.100.7").status == 200
 
 
-def test_per_source_ceiling_over_all_accounts(aws, monkeypatch):
+def test_per_source_ceiling_over_all_accounts(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sessions, "SOURCE_MAX_FAILURES", 3)
     sign_up()
     for i in range(3):  # one failure each on three accounts, real or not
@@ -151,7 +151,7 @@ def test_per_source_ceiling_over_all_accounts(aws, monkeypatch):
     assert sign_in_from("203.0.113.9").status == 200
 
 
-def test_account_ceiling_refuses_everyone_but_reset_still_works(aws, monkeypatch):
+def test_account_ceiling_refuses_everyone_but_reset_still_works(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sessions, "ACCOUNT_MAX_FAILURES", 3)
     sign_up()
     for i in range(3):  # a distributed guess: one failure from each of many sources
@@ -163,7 +163,7 @@ def test_account_ceiling_refuses_everyone_but_reset_still_works(aws, monkeypatch
     assert call("RequestResetFunction", {"email": "ann@example.com"}).status == 202
 
 
-def test_a_suspended_user_is_throttled_like_anyone(aws):
+def test_a_suspended_user_is_throttled_like_anyone(aws: None) -> None:
     sign_up()
     stored_user().update(actions=[UserModel.active.set(False)])
     for _ in range(5):
@@ -180,7 +180,7 @@ def comparable(answer: Answer) -> tuple[int, list[dict[str, Any]], dict[str, str
     return answer.status, body, headers
 
 
-def test_known_and_unknown_emails_answer_alike_also_when_throttled(aws):
+def test_known_and_unknown_emails_answer_alike_also_when_throttled(aws: None) -> None:
     sign_up()
     for attempt in range(7):
         known = sign_in_from("198.51.100.7", password=WRONG)
@@ -190,7 +190,7 @@ def test_known_and_unknown_emails_answer_alike_also_when_throttled(aws):
 
 
 @pytest.fixture
-def aws_calls(aws) -> Iterator[list[tuple[str, str, list[str]]]]:
+def aws_calls(aws: None) -> Iterator[list[tuple[str, str, list[str]]]]:
     """Every DynamoDB call (service, operation, tables) of the models' clients, recorded by a
     botocore hook on those clients only and removed afterwards."""
     from ums.store import models
@@ -213,13 +213,20 @@ def aws_calls(aws) -> Iterator[list[tuple[str, str, list[str]]]]:
         client.meta.events.unregister("provide-client-params.dynamodb.*", unique_id="test-sign-in-calls")
 
 
-def test_wrong_password_and_unknown_email_make_the_same_aws_calls_and_hash_once(aws_calls, monkeypatch, real_hashing):
+def test_wrong_password_and_unknown_email_make_the_same_aws_calls_and_hash_once(
+    aws_calls: list[tuple[str, str, list[str]]], monkeypatch: pytest.MonkeyPatch, real_hashing: None
+) -> None:
     from ums import passwords
 
     sign_up()
     verifications: list[str] = []
     real_verify = passwords.verify_password
-    monkeypatch.setattr(passwords, "verify_password", lambda h, p: verifications.append(h) or real_verify(h, p))
+
+    def verify_password(encoded: str, password: str) -> bool:
+        verifications.append(encoded)
+        return real_verify(encoded, password)
+
+    monkeypatch.setattr(passwords, "verify_password", verify_password)
 
     def calls_of(email: str) -> list[tuple[str, str, list[str]]]:
         aws_calls.clear()
@@ -233,7 +240,7 @@ def test_wrong_password_and_unknown_email_make_the_same_aws_calls_and_hash_once(
     assert [operation for _, operation, _ in known] == ["Query", "TransactWriteItems"]
 
 
-def test_sign_in_success_is_two_dynamodb_calls(aws_calls):
+def test_sign_in_success_is_two_dynamodb_calls(aws_calls: list[tuple[str, str, list[str]]]) -> None:
     sign_up()
     aws_calls.clear()
     assert sign_in_from("198.51.100.7").status == 200

@@ -1,17 +1,20 @@
 """/ums/users: Jexia's queries, policies, update and delete semantics, index use and paging."""
 
 import json
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import botocore.handlers
 import pytest
-from helpers import PASSWORD, call, manage, reset_aws_clients, sign_in
-from ums.store.models import EventModel, SessionModel
+from helpers import PASSWORD, Answer, call, manage, reset_aws_clients, sign_in
+from pynamodb.expressions.update import Action
+from ums.store.models import EventModel, SessionModel, UserModel
 
-ALL_ACTIONS = {"read": [], "update": [], "delete": []}
+ALL_ACTIONS: dict[str, list[str]] = {"read": [], "update": [], "delete": []}
 
 
-def q(**params) -> str:
+def q(**params: Any) -> str:
     parts = []
     for name, value in params.items():
         for item in value if name == "order" else [value]:
@@ -19,18 +22,18 @@ def q(**params) -> str:
     return "&".join(parts)
 
 
-def policy(subjects: list[str], actions=ALL_ACTIONS) -> None:
+def policy(subjects: list[str], actions: dict[str, list[str]] = ALL_ACTIONS) -> None:
     assert manage("policies", {"subjects": subjects, "resources": ["ums.users"], "actions": actions}).status == 201
 
 
-def users(token: str, method: str = "GET", body=None, **params):
+def users(token: str, method: str = "GET", body: Any = None, **params: Any) -> Answer:
     function = {"GET": "UsersSelectFunction", "PATCH": "UsersUpdateFunction", "DELETE": "UsersDeleteFunction"}[method]
     return call(function, body, token=token, query=q(**params))
 
 
 @pytest.fixture
-def people(aws):
-    made = {}
+def people(aws: None) -> dict[str, Any]:
+    made: dict[str, Any] = {}
     for name, age in [("ann", 30), ("bob", 17), ("cid", 45), ("dee", 30)]:
         record = call(
             "SignUpFunction",
@@ -38,20 +41,20 @@ def people(aws):
         ).body
         made[name] = record
     from ums.store import users as user_store
-    from ums.store.models import UserModel
 
     cid = user_store.get(made["cid"]["id"])
+    assert cid is not None
     user_store.update(cid, [UserModel.active.set(False)])
     made["token"] = sign_in("ann@b.c").body["access_token"]
     return made
 
 
-def test_no_policy_no_access(people):
+def test_no_policy_no_access(people: dict[str, Any]) -> None:
     assert users(people["token"], cond=[{"field": "active"}, "=", True]).status == 403
     assert call("GetUserFunction", token=people["token"]).status == 200  # needs no policy
 
 
-def test_the_js_sdk_recorded_select(people):
+def test_the_js_sdk_recorded_select(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     answer = users(
         people["token"],
@@ -68,7 +71,7 @@ def test_the_js_sdk_recorded_select(people):
     ]
 
 
-def test_dot_paths_and_groups(people):
+def test_dot_paths_and_groups(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     answer = users(
         people["token"],
@@ -92,13 +95,13 @@ def test_dot_paths_and_groups(people):
         "not json",
     ],
 )
-def test_injection_attempts_in_cond_are_400(people, cond):
+def test_injection_attempts_in_cond_are_400(people: dict[str, Any], cond: str) -> None:
     policy(["ums:<.*>"])
     answer = call("UsersSelectFunction", token=people["token"], query=f"cond={quote(cond)}")
     assert answer.status == 400
 
 
-def test_policy_matrix(people):
+def test_policy_matrix(people: dict[str, Any]) -> None:
     key = manage("keys", {}).body
     apk = call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]}).body["access_token"]
     everyone = [{"field": "id"}, "!=", ""]
@@ -113,7 +116,7 @@ def test_policy_matrix(people):
     assert users(bob, cond=everyone).status == 403
 
 
-def test_update_needs_a_condition_and_cannot_touch_reserved_fields(people):
+def test_update_needs_a_condition_and_cannot_touch_reserved_fields(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     token = people["token"]
     missing = users(token, "PATCH", {"vip": True})
@@ -127,7 +130,7 @@ def test_update_needs_a_condition_and_cannot_touch_reserved_fields(people):
     assert bob["vip"] is True and "age" not in bob and bob["updated_at"] > people["bob"]["updated_at"]
 
 
-def test_suspend_revokes_tokens_and_sign_in_answers_403(people):
+def test_suspend_revokes_tokens_and_sign_in_answers_403(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     bob = sign_in("bob@b.c").body
     answer = users(people["token"], "PATCH", {"active": False}, cond=[{"field": "email"}, "=", "bob@b.c"])
@@ -137,7 +140,7 @@ def test_suspend_revokes_tokens_and_sign_in_answers_403(people):
     assert sign_in("bob@b.c").status == 403
 
 
-def test_delete_removes_users_markers_tokens_and_fires_the_event(people):
+def test_delete_removes_users_markers_tokens_and_fires_the_event(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     bob = sign_in("dee@b.c").body
     assert users(people["token"], "DELETE").status == 400
@@ -152,9 +155,13 @@ def test_delete_removes_users_markers_tokens_and_fires_the_event(people):
     assert deletions == {"cid@b.c", "dee@b.c"}
 
 
-def dynamodb_calls(action) -> list[str]:
+def dynamodb_calls(action: Callable[[], object]) -> list[str]:
     calls: list[str] = []
-    hook = ("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    hook = ("before-call.dynamodb.*", record)
     botocore.handlers.BUILTIN_HANDLERS.append(hook)
     reset_aws_clients()
     try:
@@ -165,7 +172,7 @@ def dynamodb_calls(action) -> list[str]:
     return calls
 
 
-def test_email_equality_uses_the_index_not_a_scan(people):
+def test_email_equality_uses_the_index_not_a_scan(people: dict[str, Any]) -> None:
     policy(["ums:<.*>"])
     by_email = dynamodb_calls(lambda: users(people["token"], cond=[{"field": "email"}, "=", "bob@b.c"]))
     assert "Scan" not in by_email and by_email.count("Query") == 2  # the policies, then the email index
@@ -173,7 +180,7 @@ def test_email_equality_uses_the_index_not_a_scan(people):
     assert "Scan" in by_age
 
 
-def test_more_users_than_one_page(people, monkeypatch):
+def test_more_users_than_one_page(people: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from ums.events import SIGN_UP, new_event
     from ums.store import users as user_store
     from ums.users import new_user
@@ -183,20 +190,18 @@ def test_more_users_than_one_page(people, monkeypatch):
         user = new_user(f"many{i}@b.c", "not-a-real-hash", {"n": i}, None)
         user_store.create(user, new_event(SIGN_UP, user))
     monkeypatch.setattr(user_store, "SCAN_PAGE_SIZE", 10)
-    answer = None
-
-    def select():
-        nonlocal answer
-        answer = users(people["token"], cond=[{"field": "email"}, "like", "many%"], outputs=["n"])
-
-    calls = dynamodb_calls(select)
+    answers: list[Answer] = []
+    calls = dynamodb_calls(
+        lambda: answers.append(users(people["token"], cond=[{"field": "email"}, "like", "many%"], outputs=["n"]))
+    )
+    [answer] = answers
     assert sorted(u["n"] for u in answer.body) == list(range(25))
     assert calls.count("Scan") >= 3
 
 
 # --- hostile conditions over many users (issue 7, finding 1) ----------------------------------
 @pytest.fixture
-def deadline(monkeypatch):
+def deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
     """Sets SELECT_DEADLINE_SECONDS for the test (settings are read once, so clear them)."""
     from ums.config import settings
 
@@ -209,7 +214,9 @@ def deadline(monkeypatch):
     settings.cache_clear()
 
 
-def test_pathological_like_and_regex_over_a_thousand_users_complete(people, deadline):
+def test_pathological_like_and_regex_over_a_thousand_users_complete(
+    people: dict[str, Any], deadline: Callable[[float], None]
+) -> None:
     """The issue's patterns took 2-4 s per user before (hours for this table); now they are
     ordinary scans. Only completion and correctness are asserted; timing is `make bench`'s."""
     from ums.store.models import UserModel
@@ -228,7 +235,9 @@ def test_pathological_like_and_regex_over_a_thousand_users_complete(people, dead
     assert like.status == 200 and len(like.body) == 4
 
 
-def test_a_select_past_its_deadline_is_a_400_not_a_timeout(people, deadline):
+def test_a_select_past_its_deadline_is_a_400_not_a_timeout(
+    people: dict[str, Any], deadline: Callable[[float], None]
+) -> None:
     policy(["ums:<.*>"])
     deadline(0)
     for method in ("GET", "PATCH", "DELETE"):
@@ -240,7 +249,9 @@ def test_a_select_past_its_deadline_is_a_400_not_a_timeout(people, deadline):
     assert len(everyone) == 4 and not any("vip" in u for u in everyone)  # nothing changed or deleted
 
 
-def test_an_update_that_reaches_its_deadline_between_writes_answers_what_it_changed(people, deadline, monkeypatch):
+def test_an_update_that_reaches_its_deadline_between_writes_answers_what_it_changed(
+    people: dict[str, Any], deadline: Callable[[float], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ums import user_admin
     from ums.store import users as user_store
 
@@ -249,7 +260,8 @@ def test_an_update_that_reaches_its_deadline_between_writes_answers_what_it_chan
     clock = [0.0]
     write = user_store.update
 
-    def slow_write(user, actions):  # each write "takes" 60 s: the deadline passes after the second
+    def slow_write(user: UserModel, actions: list[Action]) -> None:
+        """Each write "takes" 60 s: the deadline passes after the second."""
         write(user, actions)
         clock[0] += 60
 

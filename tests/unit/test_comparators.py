@@ -8,5 +8,5 @@ from ums.conditions import COMPARATORS as SERVICE_COMPARATORS
 from ums_cli.conditions import COMPARATORS as CLI_COMPARATORS
 
 
-def test_the_cli_and_the_service_know_the_same_comparators():
+def test_the_cli_and_the_service_know_the_same_comparators() -> None:
     assert CLI_COMPARATORS == SERVICE_COMPARATORS

@@ -5,7 +5,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ums.conditions import (
@@ -23,7 +25,7 @@ ANN = {"id": "1", "email": "ann@b.c", "active": True, "age": 30, "address": {"ci
 BOB = {"id": "2", "email": "bob@x.org", "active": False, "age": 17, "nick": None}
 
 
-def select(cond: list, records=(ANN, BOB)) -> list[str]:
+def select(cond: list[Any], records: Sequence[dict[str, Any]] = (ANN, BOB)) -> list[str]:
     condition = parse_condition(cond)
     return [r["id"] for r in records if matches(condition, r)]
 
@@ -49,11 +51,11 @@ def select(cond: list, records=(ANN, BOB)) -> list[str]:
         ([{"field": "age"}, ">", "18"], []),  # no comparing numbers with strings
     ],
 )
-def test_every_comparator(cond, expected):
+def test_every_comparator(cond: list[Any], expected: list[str]) -> None:
     assert select(cond) == expected
 
 
-def test_connectors_and_precedence():
+def test_connectors_and_precedence() -> None:
     a = [{"field": "active"}, "=", False]
     b = [{"field": "age"}, ">", 100]
     c = [{"field": "email"}, "like", "ann%"]
@@ -84,12 +86,12 @@ def test_connectors_and_precedence():
         ([[[[[[[[[[{"field": "a"}, "=", 1]]]]]]]]]], "deeper"),
     ],
 )
-def test_malformed_conditions_are_400_that_say_why(cond, reason):
+def test_malformed_conditions_are_400_that_say_why(cond: list[Any], reason: str) -> None:
     with pytest.raises(BadRequest, match=reason.replace("[", "\\[").replace("]", "\\]")):
         parse_condition(cond)
 
 
-def test_the_js_sdk_recorded_query():
+def test_the_js_sdk_recorded_query() -> None:
     params = {
         "order": [
             json.dumps({"fields": ["email"], "direction": "asc"}),
@@ -100,7 +102,8 @@ def test_the_js_sdk_recorded_query():
         "outputs": [json.dumps(["id", "email"])],
     }
     query = parse_query(params)
-    users = [
+    assert query.condition is not None
+    users: list[dict[str, Any]] = [
         {"id": str(i), "email": f"u{i % 4}@b.c", "active": i % 5 != 0, "created_at": f"2026-01-{i + 10:02d}"}
         for i in range(12)
     ]
@@ -120,7 +123,7 @@ def test_the_js_sdk_recorded_query():
         ({"select": ["*"]}, "Unknown query parameter"),
     ],
 )
-def test_malformed_query_parameters(params, reason):
+def test_malformed_query_parameters(params: dict[str, list[str]], reason: str) -> None:
     with pytest.raises(BadRequest, match=reason):
         parse_query(params)
 
@@ -132,14 +135,14 @@ def old_like(pattern: str, value: str) -> bool:
     return bool(re.compile(f"^{regex}$", re.IGNORECASE | re.DOTALL).search(value))
 
 
-def test_like_that_backtracked_for_seconds_answers_at_once():
+def test_like_that_backtracked_for_seconds_answers_at_once() -> None:
     # the old matcher took ~4 s on this (300 characters); the new one places each piece once
     assert like_matches("%a%a%a%b", "a" * 300) is False
     assert like_matches("%a%a%a%b", "a" * 300 + "b") is True
     assert select([{"field": "bio"}, "like", "%a%a%a%b"], [{"id": "1", "bio": "a" * 300}]) == []
 
 
-def test_regex_that_backtracked_exponentially_answers_at_once():
+def test_regex_that_backtracked_exponentially_answers_at_once() -> None:
     # `re` needs ~2 s for 24 a's and 4x more per 2 characters; RE2 is linear
     records = [{"id": "1", "bio": "a" * 24 + "!"}, {"id": "2", "bio": "a" * 24}, {"id": "3", "bio": "a" * 4000 + "!"}]
     assert select([{"field": "bio"}, "regex", "(a+)+$"], records) == ["2"]
@@ -151,11 +154,11 @@ LIKE_PATTERNS += ["%ß%", "%[%", "%\\%", "%a_a_a%b", "_%_"]
 
 @pytest.mark.parametrize("pattern", LIKE_PATTERNS)
 @pytest.mark.parametrize("value", ["ann@b.c", "Bob@x.org", "", "ab", "abc", "aXbYc", "[x]", "a\nc", "Straße", "\\"])
-def test_like_keeps_its_old_meaning(pattern, value):
+def test_like_keeps_its_old_meaning(pattern: str, value: str) -> None:
     assert like_matches(pattern, value) is old_like(pattern, value)
 
 
-def test_like_counts_characters_even_when_lower_case_is_longer():
+def test_like_counts_characters_even_when_lower_case_is_longer() -> None:
     assert like_matches("_x", "İx") and like_matches("İ%", "İstanbul") and not like_matches("__x", "İx")
 
 
@@ -164,7 +167,7 @@ def test_like_counts_characters_even_when_lower_case_is_longer():
     ["^a.*\\.c$", "b@", "^[a-z]+@[a-z.]+$", "(?i)ANN", "\\d{2,}", "a|x", "^$", "\\bb", "[^@]+@x\\.org", "é+"],
 )
 @pytest.mark.parametrize("value", ["ann@b.c", "bob@x.org", "", "Ann@B.C", "tel 0612", "café", "x"])
-def test_regex_agrees_with_python_re_on_ordinary_patterns(pattern, value):
+def test_regex_agrees_with_python_re_on_ordinary_patterns(pattern: str, value: str) -> None:
     assert select([{"field": "v"}, "regex", pattern], [{"id": "1", "v": value}]) == (
         ["1"] if re.search(pattern, value) else []
     )
@@ -182,25 +185,25 @@ def test_regex_agrees_with_python_re_on_ordinary_patterns(pattern, value):
         ("\ud800", "not valid Unicode"),
     ],
 )
-def test_what_re2_cannot_take_is_a_400_that_names_the_problem(pattern, reason):
+def test_what_re2_cannot_take_is_a_400_that_names_the_problem(pattern: str, reason: str) -> None:
     with pytest.raises(BadRequest, match=re.escape(reason)):
         parse_condition([{"field": "bio"}, "regex", pattern])
 
 
-def test_patterns_keep_their_length_cap():
+def test_patterns_keep_their_length_cap() -> None:
     for comparator in ("like", "regex"):
         with pytest.raises(BadRequest, match=f"at most {MAX_PATTERN} characters"):
             parse_condition([{"field": "bio"}, comparator, "a" * (MAX_PATTERN + 1)])
 
 
-def test_values_longer_than_the_cap_never_match():
+def test_values_longer_than_the_cap_never_match() -> None:
     at_cap, over = {"id": "1", "bio": "x" * MAX_MATCHED_LENGTH}, {"id": "2", "bio": "x" * (MAX_MATCHED_LENGTH + 1)}
     assert select([{"field": "bio"}, "like", "x%"], [at_cap, over]) == ["1"]
     assert select([{"field": "bio"}, "regex", "^x"], [at_cap, over]) == ["1"]
     assert select([{"field": "bio"}, "=", over["bio"]], [at_cap, over]) == ["2"]  # only pattern matching is capped
 
 
-def test_re2_is_loaded_only_by_a_regex_condition():
+def test_re2_is_loaded_only_by_a_regex_condition() -> None:
     # a cold start that never sees `regex` must not pay for loading RE2
     script = (
         "import sys; from ums.conditions import parse_condition, matches\n"

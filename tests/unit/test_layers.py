@@ -129,13 +129,13 @@ def handler_violations(sources: dict[str, ast.AST]) -> list[str]:
     return problems
 
 
-def test_only_the_store_talks_to_dynamodb_and_logic_does_not_import_http():
+def test_only_the_store_talks_to_dynamodb_and_logic_does_not_import_http() -> None:
     modules = layer_modules()
     assert {"ums.store.users", "ums.sessions", "ums.automation.pipeline"} <= set(modules)  # the walk found the layer
     assert layer_violations(modules) == []
 
 
-def test_handlers_do_not_import_the_store():
+def test_handlers_do_not_import_the_store() -> None:
     sources = handlers()
     assert "functions/sign_in/app.py" in sources
     assert handler_violations(sources) == []
@@ -155,21 +155,21 @@ def test_handlers_do_not_import_the_store():
         ("ums.store.config", "from ums.users import now_rfc3339", "imports ums.users (the store imports no logic)"),
     ],
 )
-def test_the_check_sees_each_kind_of_leak(module, source, problem):
+def test_the_check_sees_each_kind_of_leak(module: str, source: str, problem: str) -> None:
     found = layer_violations({module: ast.parse(source)})
     assert any(problem in line for line in found), found
 
 
-def test_the_check_sees_a_handler_importing_the_store():
+def test_the_check_sees_a_handler_importing_the_store() -> None:
     found = handler_violations({"functions/x/app.py": ast.parse("from ums.store import users")})
     assert any("imports ums.store" in line for line in found), found
     assert handler_violations({"functions/x/app.py": ast.parse("from ums.accounts import sign_up")}) == []
 
 
-def test_logic_runs_on_a_fake_store_without_moto(monkeypatch):
+def test_logic_runs_on_a_fake_store_without_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     """The store is the seam: logic is tested here with its store functions replaced, and no
     emulated AWS at all (no `aws` fixture: any DynamoDB call would fail)."""
-    from ums import accounts, user_admin
+    from ums import accounts, policies, user_admin
     from ums.bodies import SignUp, UserChanges
     from ums.store import users as user_store
 
@@ -185,10 +185,18 @@ def test_logic_runs_on_a_fake_store_without_moto(monkeypatch):
 
     updates: list[tuple[object, ...]] = []
 
-    def update_profile(user, set_fields, removed, updated_at, *, active=None, suspend=False):
+    def update_profile(
+        user: user_store.User,
+        set_fields: dict[str, Any],
+        removed: list[str],
+        updated_at: str,
+        *,
+        active: bool | None = None,
+        suspend: bool = False,
+    ) -> None:
         updates.append((set_fields, removed, active, suspend))
 
-    monkeypatch.setattr(user_admin.policies, "require", lambda subject, action: None)
+    monkeypatch.setattr(policies, "require", lambda subject, action: None)
     monkeypatch.setattr(user_store, "get", lambda user_id: user)
     monkeypatch.setattr(user_store, "update_profile", update_profile)
     condition = f'[{{"field":"id"}},"=","{user.id}"]'

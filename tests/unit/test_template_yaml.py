@@ -72,14 +72,14 @@ def actions_on(function: str, logical_id: str) -> set[str]:
             or f"{{{logical_id}." in resource}
 
 
-def test_the_mail_rendering_function_cannot_write_users_or_tokens():
+def test_the_mail_rendering_function_cannot_write_users_or_tokens() -> None:
     assert actions_on("AutomationFunction", "UsersTable") == set()
     assert actions_on("AutomationFunction", "TokensTable") == set()
     assert not any(a.startswith("dynamodb:") and resource == '"*"' for actions, resource in grants("AutomationFunction")
                    for a in actions)
 
 
-def test_the_bus_reset_path_is_a_separate_function_with_the_writes():
+def test_the_bus_reset_path_is_a_separate_function_with_the_writes() -> None:
     assert actions_on("ResetMessageFunction", "UsersTable") & DYNAMODB_WRITES == {"dynamodb:UpdateItem"}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions_on("ResetMessageFunction", "TokensTable")
     events = FUNCTIONS["ResetMessageFunction"]["Properties"]["Events"]
@@ -87,7 +87,7 @@ def test_the_bus_reset_path_is_a_separate_function_with_the_writes():
     assert [e["Type"] for e in FUNCTIONS["AutomationFunction"]["Properties"]["Events"].values()] == ["DynamoDB"]
 
 
-def test_sign_in_cannot_delete_users_and_deletes_only_its_counters():
+def test_sign_in_cannot_delete_users_and_deletes_only_its_counters() -> None:
     assert actions_on("SignInFunction", "UsersTable") == {"dynamodb:Query", "dynamodb:UpdateItem"}
     every_action = {a for actions, _ in grants("SignInFunction") for a in actions}
     assert "dynamodb:BatchWriteItem" not in every_action  # its DeleteRequest deletes too
@@ -103,14 +103,14 @@ def test_sign_in_cannot_delete_users_and_deletes_only_its_counters():
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_no_function_uses_wildcard_dynamodb_actions_or_resources(function):
+def test_no_function_uses_wildcard_dynamodb_actions_or_resources(function: str) -> None:
     for actions, resource in grants(function):
         assert not any(a in ("dynamodb:*", "*") for a in actions), function
         if any(a.startswith("dynamodb:") for a in actions):
             assert resource != '"*"', function
 
 
-def test_only_the_mail_function_may_decrypt_reset_tokens():
+def test_only_the_mail_function_may_decrypt_reset_tokens() -> None:
     for function in FUNCTIONS:
         assert not any("kms:Decrypt" in actions for actions, _ in grants(function)), function
     statements = RESOURCES["TokenKey"]["Properties"]["KeyPolicy"]["Statement"]
@@ -120,7 +120,7 @@ def test_only_the_mail_function_may_decrypt_reset_tokens():
     assert _actions(decrypting[0]["Action"]) == {"kms:Decrypt"}
 
 
-def test_the_key_policy_limits_encryption_to_the_reset_token_context():
+def test_the_key_policy_limits_encryption_to_the_reset_token_context() -> None:
     statements = RESOURCES["TokenKey"]["Properties"]["KeyPolicy"]["Statement"]
     for statement in statements:
         if {"kms:Encrypt", "kms:Decrypt"} & _actions(statement["Action"]):
@@ -129,7 +129,7 @@ def test_the_key_policy_limits_encryption_to_the_reset_token_context():
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_ses_send_is_scoped_to_the_stack_identities(function):
+def test_ses_send_is_scoped_to_the_stack_identities(function: str) -> None:
     for actions, resource in grants(function):
         if any(a.startswith("ses:") for a in actions):
             assert resource != '"*"' and "identity/*" not in resource, (function, resource)
@@ -139,14 +139,14 @@ def test_ses_send_is_scoped_to_the_stack_identities(function):
 
 
 @pytest.mark.parametrize("table", DATA_TABLES)
-def test_data_tables_are_retained_with_point_in_time_recovery(table):
+def test_data_tables_are_retained_with_point_in_time_recovery(table: str) -> None:
     resource = RESOURCES[table]
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["UpdateReplacePolicy"] == "Retain"
     assert resource["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
-def test_every_function_logs_to_a_group_with_the_retention_parameter():
+def test_every_function_logs_to_a_group_with_the_retention_parameter() -> None:
     for function, resource in FUNCTIONS.items():
         group = resource["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
@@ -154,7 +154,7 @@ def test_every_function_logs_to_a_group_with_the_retention_parameter():
     assert RESOURCES[access_logs]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_the_bus_rule_has_a_dead_letter_queue_and_alarms_notify_only_when_a_topic_is_given():
+def test_the_bus_rule_has_a_dead_letter_queue_and_alarms_notify_only_when_a_topic_is_given() -> None:
     rule = FUNCTIONS["ResetMessageFunction"]["Properties"]["Events"]["QuicksilverPasswordReset"]["Properties"]
     assert rule["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["ResetMessageFailures", "Arn"]}
     alarms = {lid: r for lid, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
@@ -169,7 +169,7 @@ def test_the_bus_rule_has_a_dead_letter_queue_and_alarms_notify_only_when_a_topi
     assert Stack({"AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"}).condition("HasAlarmTopic") is True
 
 
-def test_the_expensive_public_routes_have_their_own_throttles():
+def test_the_expensive_public_routes_have_their_own_throttles() -> None:
     settings = RESOURCES["HttpApi"]["Properties"]["RouteSettings"]
     for route in ("POST /auth", "POST /ums/signup", "POST /ums/resetpassword", "POST /user/password",
                   "POST /notifications/customers/reset", "PATCH /accounts/customers/{customerId}"):
@@ -181,7 +181,7 @@ RESET_ISSUERS = ("RequestResetFunction", "QuicksilverResetFunction", "CustomerRe
                  "ResetMessageFunction")
 
 
-def test_the_reset_issuing_functions_share_one_managed_policy():
+def test_the_reset_issuing_functions_share_one_managed_policy() -> None:
     holders = {f for f, r in FUNCTIONS.items() if {"Ref": "ResetRequestPolicy"} in r["Properties"]["Policies"]}
     assert holders == set(RESET_ISSUERS)
     assert RESOURCES["ResetRequestPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"

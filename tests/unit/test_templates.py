@@ -4,25 +4,25 @@ from ums.errors import BadRequest
 from ums.events import PASSWORD_RESET_REQUEST, SIGN_UP
 
 
-def test_jexia_go_style_and_jinja_placeholders_both_work():
+def test_jexia_go_style_and_jinja_placeholders_both_work() -> None:
     context = {"token": "T0K", "email": "a@b.co"}
     assert templates.render("{{.token}} {{ .email }} {{ token }}", context, html=False) == "T0K a@b.co T0K"
 
 
-def test_user_data_is_never_template_source():
+def test_user_data_is_never_template_source() -> None:
     context = {"user": {"first_name": "{{ 7*7 }} {{ ''.__class__.__mro__ }}"}}
     assert (
         templates.render("Hi {{ user.first_name }}", context, html=False) == "Hi {{ 7*7 }} {{ ''.__class__.__mro__ }}"
     )
 
 
-def test_html_autoescapes_and_text_does_not():
+def test_html_autoescapes_and_text_does_not() -> None:
     context = {"name": "<script>x</script>"}
     assert templates.render("{{ name }}", context, html=True) == "&lt;script&gt;x&lt;/script&gt;"
     assert templates.render("{{ name }}", context, html=False) == "<script>x</script>"
 
 
-def test_the_sandbox_refuses_unsafe_attribute_access():
+def test_the_sandbox_refuses_unsafe_attribute_access() -> None:
     from jinja2.exceptions import SecurityError
 
     with pytest.raises(SecurityError):
@@ -32,7 +32,7 @@ def test_the_sandbox_refuses_unsafe_attribute_access():
 PLACEHOLDERS = SIGN_UP.all_placeholders
 
 
-def test_compile_errors_name_field_and_line():
+def test_compile_errors_name_field_and_line() -> None:
     with pytest.raises(BadRequest, match=r"'body' does not compile \(line 3\)"):
         templates.check("a\nb\n{% for %}", "body", PLACEHOLDERS, html=True)
 
@@ -55,13 +55,13 @@ def test_compile_errors_name_field_and_line():
         ("{% set a = 10 ** 2000 %}{{ a * a }}", "cannot be rendered: SecurityError"),
     ],
 )
-def test_templates_that_can_only_fail_are_refused_when_saved(source, reason):
+def test_templates_that_can_only_fail_are_refused_when_saved(source: str, reason: str) -> None:
     with pytest.raises(BadRequest) as refused:
         templates.check(source, "subject", PLACEHOLDERS, html=False)
     assert "Template 'subject'" in refused.value.message and reason in refused.value.message
 
 
-def test_a_template_with_placeholders_and_filters_a_mail_needs_is_accepted():
+def test_a_template_with_placeholders_and_filters_a_mail_needs_is_accepted() -> None:
     source = (
         "{% if user.first_name %}Hi {{ user.first_name|title }}{% else %}Hello{% endif %}, "
         "{{ email|lower }} {{ merge_vars.FNAME|default('you') }} {{ user.address.city }} "
@@ -72,11 +72,11 @@ def test_a_template_with_placeholders_and_filters_a_mail_needs_is_accepted():
     templates.check("{{.token}} {{ reset_link }} {{ expires_at }}", "body", reset, html=True)
 
 
-def test_a_field_the_user_lacks_renders_empty_instead_of_failing_the_mail():
+def test_a_field_the_user_lacks_renders_empty_instead_of_failing_the_mail() -> None:
     assert templates.render("[{{ user.address.city }}]", {"user": {"email": "a@b.co"}}, html=False) == "[]"
 
 
-def test_user_data_cannot_make_a_product_huge_at_send_time():
+def test_user_data_cannot_make_a_product_huge_at_send_time() -> None:
     from jinja2.exceptions import SecurityError
 
     assert templates.render("{{ user.first_name * 3 }}", {"user": {"first_name": "Ab"}}, html=False) == "AbAbAb"
@@ -84,20 +84,20 @@ def test_user_data_cannot_make_a_product_huge_at_send_time():
         templates.render("{{ user.first_name * 10000 }}", {"user": {"first_name": "Ab"}}, html=False)
 
 
-def test_no_globals_reach_a_template():
+def test_no_globals_reach_a_template() -> None:
     assert templates.render("[{{ lipsum }}{{ range }}{{ cycler }}]", {}, html=True) == "[]"
 
 
-def test_header_values_lose_cr_lf_nul():
+def test_header_values_lose_cr_lf_nul() -> None:
     assert templates.header_value("Hi\r\nBcc: evil@example.com\x00") == "Hi  Bcc: evil@example.com"
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1b"])
-def test_header_values_lose_every_line_separator_and_control_character(separator):
+def test_header_values_lose_every_line_separator_and_control_character(separator: str) -> None:
     assert templates.header_value(f"Ann{separator}Bcc: evil@example.com") == "Ann Bcc: evil@example.com"
 
 
-def test_text_is_derived_from_html_with_links_spelled_out():
+def test_text_is_derived_from_html_with_links_spelled_out() -> None:
     text = templates.html_to_text(
         "<p>Hello <b>Ann</b></p><p><a href='https://x.example/r?t=1'>Reset</a></p><style>p{}</style>"
     )

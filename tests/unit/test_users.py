@@ -12,24 +12,24 @@ from ums.users import (
 )
 
 
-def test_timestamps_are_rfc3339_utc_with_microseconds():
+def test_timestamps_are_rfc3339_utc_with_microseconds() -> None:
     import re
 
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", now_rfc3339())
 
 
 @pytest.mark.parametrize("email", ["", "plain", "a@b", "a b@c.d", "a@b\n.c", "x" * 250 + "@b.cd", 3, None])
-def test_bad_emails_are_refused(email):
+def test_bad_emails_are_refused(email: object) -> None:
     with pytest.raises(BadRequest, match="email"):
         normalize_email(email)
 
 
-def test_email_is_kept_as_given_and_keyed_lower_case():
+def test_email_is_kept_as_given_and_keyed_lower_case() -> None:
     assert normalize_email("  Ann@Example.COM ") == "Ann@Example.COM"
     assert email_key("Ann@Example.COM") == "ann@example.com"
 
 
-def test_emails_are_stored_nfkc_and_keyed_nfkc_case_folded():
+def test_emails_are_stored_nfkc_and_keyed_nfkc_case_folded() -> None:
     assert normalize_email("\uff21\uff2e\uff2e\uff20example.com") == "ANN@example.com"  # full-width
     assert email_key(normalize_email("\uff21\uff2e\uff2e\uff20example.com")) == "ann@example.com"
     assert normalize_email("Stra\u00dfe@example.com") == "Stra\u00dfe@example.com"  # shown as typed
@@ -61,12 +61,12 @@ def test_emails_are_stored_nfkc_and_keyed_nfkc_case_folded():
         "anything_hash",
     ],
 )
-def test_reserved_fields_cannot_be_set(field):
+def test_reserved_fields_cannot_be_set(field: str) -> None:
     with pytest.raises(BadRequest, match=f"'{field}' is reserved"):
         validate_profile({field: "x"})
 
 
-def test_schemaless_fields_keep_their_types():
+def test_schemaless_fields_keep_their_types() -> None:
     profile = {"age": 25, "score": 1.5, "vip": True, "tags": ["a", 1], "address": {"city": "Apeldoorn"}, "x": None}
     assert validate_profile(dict(profile)) == profile
 
@@ -91,12 +91,12 @@ def test_schemaless_fields_keep_their_types():
         },
     ],
 )
-def test_values_dynamodb_cannot_store_are_400(value):
+def test_values_dynamodb_cannot_store_are_400(value: object) -> None:
     with pytest.raises(BadRequest):
         validate_profile({"field": value})
 
 
-def test_country_and_language_are_checked():
+def test_country_and_language_are_checked() -> None:
     assert validate_profile({"country": "us", "language": "pt-BR"}) == {"country": "US", "language": "pt-BR"}
     with pytest.raises(BadRequest, match="country"):
         validate_profile({"country": "USA"})
@@ -104,7 +104,7 @@ def test_country_and_language_are_checked():
         validate_profile({"language": "english please"})
 
 
-def test_mobile_is_normalized():
+def test_mobile_is_normalized() -> None:
     assert normalize_mobile("+31 (6) 1234-5678") == "+31612345678"
     assert normalize_mobile(31612345678) == "+31612345678"
     with pytest.raises(BadRequest, match="mobile"):
@@ -115,7 +115,7 @@ def test_mobile_is_normalized():
     "name",
     ["", "lst[0]", "c[0]", "[", "a]b", "a.b", "x" * (MAX_FIELD_NAME_LENGTH + 1), "a\x00b", "a\t", "a\u2028b", "\u200b"],
 )
-def test_field_names_outside_the_grammar_are_400(name):
+def test_field_names_outside_the_grammar_are_400(name: str) -> None:
     with pytest.raises(BadRequest, match="Field name"):
         check_field_name(name)
     with pytest.raises(BadRequest, match="Field name"):
@@ -123,12 +123,12 @@ def test_field_names_outside_the_grammar_are_400(name):
 
 
 @pytest.mark.parametrize("name", ["bio", "first name", "x" * MAX_FIELD_NAME_LENGTH, "Stra\u00dfe", "a:b", "\U0001f600"])
-def test_field_names_in_the_grammar_are_kept(name):
+def test_field_names_in_the_grammar_are_kept(name: str) -> None:
     assert check_field_name(name) == name
     assert validate_profile({name: 1}) == {name: 1}
 
 
-def test_a_field_is_written_by_one_attribute_name_never_a_path():
+def test_a_field_is_written_by_one_attribute_name_never_a_path() -> None:
     names: dict[str, str] = {}
     assert profile_field("a b:c-d").set(1).serialize(names, {}) == "#0.#1 = :0"
     assert names == {"profile": "#0", "a b:c-d": "#1"}
@@ -138,7 +138,7 @@ def test_a_field_is_written_by_one_attribute_name_never_a_path():
         profile_field("lst[0]")  # and the store refuses it too
 
 
-def test_nested_keys_are_data_not_paths_but_must_be_printable():
+def test_nested_keys_are_data_not_paths_but_must_be_printable() -> None:
     address = {"a.b": 1, "c[0]": 2, "]": {"x.y": 3}}
     assert validate_profile({"address": address}) == {"address": address}
     with pytest.raises(BadRequest, match="control characters"):

@@ -12,7 +12,7 @@ url, key, secret = sys.argv[1:4]
 http.URLS["consumption"] = url  # the SDK builds https://<project>.app.jexia.com otherwise
 
 
-def ok(step):
+def ok(step: str) -> None:
     print(f"ok {step}", flush=True)
 
 
