@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 import moto.kms.models
+import moto.kms.utils
 import pytest
 from helpers import STACK, reset_aws_clients, sign_in, sign_up
 from moto import mock_aws
@@ -19,7 +20,8 @@ from local_stack.aws import create_resources
 # boto3's default session (each new one parses the service models again), and the RSA key moto
 # makes for every KMS key, symmetric ones included, which only asymmetric Sign/Verify would use.
 FRESH_BACKENDS_SAME_SESSION: DefaultConfig = {"core": {"reset_boto3_session": False}}
-moto.kms.models.generate_private_key = cache(moto.kms.models.generate_private_key)
+# (models.py imports the function by name: that name is the one to replace, though not exported.)
+moto.kms.models.generate_private_key = cache(moto.kms.utils.generate_private_key)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -156,14 +156,14 @@ def world() -> Iterator[World]:
             service.propagate = propagate
 
 
-def test_every_http_function_of_the_template_is_fuzzed():
+def test_every_http_function_of_the_template_is_fuzzed() -> None:
     assert sorted({route.function for route in fs.ROUTES}) == HTTP_FUNCTIONS
     management = {route.method for route in fs.ROUTES if route.function == "ManagementFunction"}
     assert management == {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
 @pytest.mark.parametrize("route", fs.ROUTES, ids=str)
-def test_every_hostile_class_on_each_route_is_never_a_5xx(world, route):
+def test_every_hostile_class_on_each_route_is_never_a_5xx(world: World, route: fs.Route) -> None:
     """Each named payload of findings 2-4 (deep nesting, surrogates, odd field names, huge
     values, wrong types) in every field, as field names, as bodies, in the query and the path."""
     cases = [probe for kind in fs.CLASSES for probe in fs.explicit_cases(route, kind)]
@@ -174,14 +174,14 @@ def test_every_hostile_class_on_each_route_is_never_a_5xx(world, route):
 @FUZZ
 @given(data=st.data())
 @pytest.mark.parametrize("route", fs.ROUTES, ids=str)
-def test_generated_requests_are_never_a_5xx(world, route, data):
+def test_generated_requests_are_never_a_5xx(world: World, route: fs.Route, data: st.DataObject) -> None:
     probe = data.draw(fs.probes(route), label="request")
     found = world.send(probe)
     assert found is None, found
 
 
 @pytest.mark.parametrize("name", fs.ODD_NAMES, ids=lambda n: repr(n[:20]))
-def test_a_sign_up_with_an_odd_field_name_breaks_nothing_later(world, name):
+def test_a_sign_up_with_an_odd_field_name_breaks_nothing_later(world: World, name: str) -> None:
     """Finding 4: a stored odd name once broke that user's sign-in and reset and every scan."""
     email = f"odd-{fs.ODD_NAMES.index(name)}@example.com"
     pw = {"password": PASSWORD}
@@ -208,7 +208,7 @@ def test_a_sign_up_with_an_odd_field_name_breaks_nothing_later(world, name):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(token=st.text(max_size=300))
-def test_garbage_bearer_tokens_are_401_never_5xx(world, token):
+def test_garbage_bearer_tokens_are_401_never_5xx(world: World, token: str) -> None:
     answer = call("GetUserFunction", headers={"authorization": f"Bearer {token}"})
     assert answer.status == 401, (token, answer.body)
     assert answer.body[0]["message"] and answer.body[0]["request_id"]
@@ -216,7 +216,7 @@ def test_garbage_bearer_tokens_are_401_never_5xx(world, token):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(key=st.text(max_size=300))
-def test_garbage_api_keys_are_401_never_5xx(world, key):
+def test_garbage_api_keys_are_401_never_5xx(world: World, key: str) -> None:
     answer = call("QuicksilverResetFunction", {"email": "ann@example.com"}, headers={"x-api-key": key})
     assert answer.status == 401, (key, answer.body)
     assert answer.body[0]["message"] and answer.body[0]["request_id"]
