@@ -28,7 +28,8 @@ def admin(aws: None) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", ODD_NAMES)
 def test_odd_names_are_400_at_sign_up_and_nothing_is_stored(aws: None, name: str) -> None:
-    answer = sign_up(**{name: 1})
+    odd: dict[str, Any] = {name: 1}
+    answer = sign_up(**odd)
     assert answer.status == 400 and "Field" in answer.message
     assert list(UserModel.scan()) == []
 
