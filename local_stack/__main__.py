@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextlib
 import errno
 import json
 import os
@@ -139,7 +140,10 @@ def invoke(args: argparse.Namespace) -> int:
         functions = prepare_process(stack)
         if args.function not in functions:
             raise Refused(f"No function {args.function!r}; there are: {', '.join(functions)}", exit_code=2)
-        result = functions[args.function].invoke(event)
+        # As `sam local invoke`: the function's log lines on stderr, the result alone on stdout.
+        # (The Logger's handler takes the stream it is created with: the layer is first imported here.)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = functions[args.function].invoke(event)
         print(json.dumps(result, indent=2))
     finally:
         if moto is not None:

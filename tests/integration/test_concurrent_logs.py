@@ -1,5 +1,5 @@
 """Functions that run at once in one process (the local stack's threads) each log their own
-function name and request id."""
+request line: their route, status, request id and refusal reason, none of the other's keys."""
 
 import io
 import json
@@ -13,13 +13,13 @@ from ums import http
 from ums.observability import logger
 
 
-def test_two_functions_at_once_each_log_their_own_name_and_request_id(aws, monkeypatch):
+def test_two_functions_at_once_each_log_their_own_request_line(aws, monkeypatch):
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     # Both invocations wait here until the other has set its keys too: the lines logged after
-    # this point are where shared keys would show the last function's name on both.
+    # this point are where shared keys would show the last invocation's request id on both.
     both_started = threading.Barrier(2, timeout=10)
     from_event = http.Request.from_event
 
@@ -30,7 +30,7 @@ def test_two_functions_at_once_each_log_their_own_name_and_request_id(aws, monke
     monkeypatch.setattr(http.Request, "from_event", waiting_from_event)
 
     def invoke(function: str) -> Answer:
-        # Each is refused (no token, no body) and logs "Request refused" with its keys.
+        # Each is refused (no token, a bad body) and logs its request line with its keys.
         return call(function, {} if function == "SignInFunction" else None)
 
     try:
@@ -41,12 +41,15 @@ def test_two_functions_at_once_each_log_their_own_name_and_request_id(aws, monke
         logger.removeHandler(handler)
 
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
-    refused = {line["function_name"]: line for line in lines if line["message"] == "Request refused"}
-    assert set(refused) == {"GetUserFunction", "SignInFunction"}
+    refused = {line["route"]: line for line in lines if line["message"] == "request"}
+    assert set(refused) == {"/ums/user", "/auth"}
+    routes = {"GetUserFunction": "/ums/user", "SignInFunction": "/auth"}
     for function, answer in answers.items():
         assert answer.status in (400, 401)
-        assert refused[function]["request_id"] == answer.body[0]["request_id"]
-        assert refused[function]["status"] == answer.status
+        line = refused[routes[function]]
+        assert line["request_id"] == answer.body[0]["request_id"]
+        assert line["status"] == answer.status
+        assert line["reason"] == answer.body[0]["message"]
 
 
 def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
@@ -59,9 +62,9 @@ def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
         call("GetUserFunction")
     finally:
         logger.removeHandler(handler)
-    [line] = [json.loads(line) for line in captured.getvalue().splitlines() if "Request refused" in line]
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert "leftover" not in line
-    assert line["function_name"] == "GetUserFunction"
+    assert (line["message"], line["route"], line["status"]) == ("request", "/ums/user", 401)
     assert line["service"]  # the constructor's keys are still there
 
 

@@ -1,4 +1,5 @@
-"""Nothing secret reaches the logs: passwords, hashes, access and refresh tokens, signing keys."""
+"""Nothing secret reaches the logs: passwords, hashes, access and refresh tokens, signing keys.
+At INFO a request logs one line with what an operator needs (docs/bench.md, "Logs")."""
 
 import io
 import json
@@ -11,11 +12,14 @@ from ums.observability import logger
 
 
 def test_a_whole_session_logs_no_secret(aws, capsys):
-    # The service's own formatter, so the JSON lines with every extra key are what is checked.
+    # The service's own formatter, so the JSON lines with every extra key are what is checked;
+    # at DEBUG, so the lines an operator may turn on are checked too.
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
+    level = logger.log_level
+    logger.setLevel(logging.DEBUG)
     sign_up()
     sign_in(password="wrong password here")
     tokens = sign_in().body
@@ -41,6 +45,7 @@ def test_a_whole_session_logs_no_secret(aws, capsys):
     call("SignUpFunction", raw_body=b'{"email": "x@y.zz", "password": "' + PASSWORD.encode() + b'", "n": 1e999}')
 
     logger.removeHandler(handler)
+    logger.setLevel(level)
     logs = capsys.readouterr()
     text = captured.getvalue() + logs.out + logs.err
     assert "User signed in" in text and "Password reset applied" in text  # the logs were captured
@@ -48,9 +53,41 @@ def test_a_whole_session_logs_no_secret(aws, capsys):
         boto3.client("secretsmanager", region_name=STACK.region).get_secret_value(SecretId=settings().jwt_secret_name)[
             "SecretString"
         ]
-    )["current"]
+    )["keys"][0]["private_key"].splitlines()[1]  # a line of the RSA private key's PEM
     secrets = [PASSWORD, new_password, reset_password, reset_token, "wrong password here", "$argon2id$", key]
     secrets += [tokens["access_token"], tokens["refresh_token"], refreshed["access_token"], refreshed["refresh_token"]]
     secrets += [t.split(".")[-1] for t in (tokens["refresh_token"], refreshed["refresh_token"])]
     for secret in secrets:
         assert secret not in text
+
+
+def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws):
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        user_id = sign_up().body["id"]
+        tokens = sign_in().body
+        got = call("GetUserFunction", token=tokens["access_token"])
+        wrong = sign_in(password="wrong password here")
+        refreshed = call("RefreshTokenFunction", {"refresh_token": tokens["refresh_token"]})
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert [line["level"] for line in lines] == ["INFO"] * 5  # one line each, nothing else at INFO
+    assert [(line["message"], line["method"], line["route"], line["status"]) for line in lines] == [
+        ("request", "POST", "/ums/signup", 201),
+        ("request", "POST", "/auth", 200),
+        ("request", "GET", "/ums/user", 200),
+        ("request", "POST", "/auth", 401),
+        ("request", "POST", "/auth/refresh", 200),
+    ]
+    for line in lines:
+        assert isinstance(line["ms"], float) and line["request_id"]
+        # The Lambda context is not repeated on every line (Lambda's REPORT line has it).
+        assert not {"function_arn", "function_request_id", "function_memory_size", "location"} & set(line)
+    assert got.body["id"] == user_id and refreshed.status == 200
+    assert [line.get("user_id") for line in lines] == [user_id, user_id, user_id, None, user_id]
+    assert lines[2]["request_id"] == got.headers["X-Request-Id"]
+    assert lines[3]["reason"] == wrong.body[0]["message"]

@@ -10,17 +10,16 @@ import base64
 import binascii
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 from uuid import uuid4
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from ums.errors import BadRequest, PayloadTooLarge, TooManyRequests, UmsError, Unauthorized
 from ums.inputs import invalid_unicode_at, load_json, shown
-from ums.observability import logger, metrics
+from ums.observability import log_request, logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
 BASE_HEADERS = {
@@ -127,20 +126,22 @@ def api_handler(route: Handler) -> Callable[[dict[str, Any], Any], dict[str, Any
     """Turns `route(Request) -> Response` into a Lambda handler for HTTP API payload 2.0."""
 
     @metrics.log_metrics
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @functools.wraps(route)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        started = time.perf_counter()
         request_id = event.get("requestContext", {}).get("requestId") or str(uuid4())
+        logger.thread_safe_clear_keys()  # this invocation's keys only
         logger.append_keys(request_id=request_id)
         try:
             response = route(Request.from_event(event, request_id))
         except UmsError as err:
-            logger.info("Request refused", extra={"status": err.status, "reason": err.message})
+            logger.append_keys(reason=err.message)
             headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooManyRequests) else {}
             response = Response(err.status, [{"message": err.message, "request_id": request_id}], headers)
         except Exception:
             logger.exception("Unhandled error")
             response = Response(500, [{"message": "Internal error", "request_id": request_id}])
+        log_request(event, context, response.status, started)
         return response.to_api_gateway(request_id)
 
     return handler

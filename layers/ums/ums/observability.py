@@ -1,9 +1,17 @@
 """The one Logger and Metrics of the service (service name from POWERTOOLS_SERVICE_NAME).
 
+An API request logs one line at INFO (`log_request`, called by `ums.http.api_handler`): method,
+route, status, duration, request id, whether the environment was cold, and the keys the logic
+added with `logger.append_keys` (the user, the refusal's reason, ...). Everything else the logic
+logs on the way is DEBUG, except warnings (throttling, a reused refresh token) and errors.
+The Lambda context is not copied onto each line: the function is the log group, and Lambda's own
+REPORT line carries its request id, duration and memory.
+
 No Powertools Tracer: Lambda's active tracing (template Globals) records each invocation, and
 the X-Ray SDK the Tracer needs would add about 100 ms to every cold start (bench measure 1).
 """
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -50,5 +58,22 @@ class InvocationLogger(Logger):
         return None if value is None else str(value)
 
 
-logger = InvocationLogger()
+logger = InvocationLogger(location=None)  # where a line comes from is in its message; no file:line
+_warm: set[str] = set()  # functions (by name) that have served a request in this process
+
+
+def log_request(event: dict[str, Any], context: Any, status: int, started: float) -> None:
+    """The one INFO line of an API request. `route` is the route's template (`/ums/resetpassword/{token}`),
+    never the path: a path can carry a secret (a reset token)."""
+    method = event.get("requestContext", {}).get("http", {}).get("method", "")  # not ANY of `ANY /management/…`
+    route = str(event.get("routeKey", "")).partition(" ")[2]
+    keys: dict[str, Any] = {"method": method, "route": route, "status": status}
+    keys["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    function = str(getattr(context, "function_name", ""))
+    if function not in _warm:
+        _warm.add(function)
+        keys["cold_start"] = True
+    logger.info("request", extra=keys)
+
+
 metrics = Metrics(namespace="ServerlessUMS")

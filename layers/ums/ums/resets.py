@@ -106,7 +106,8 @@ def request_reset(
         ) from None
     if user is not None:
         metrics.add_metric(name="ResetRequests", unit=MetricUnit.Count, value=1)
-        logger.info("Password reset requested", extra={"user_id": user.id})
+        logger.append_keys(user_id=user.id)  # on the request's INFO line
+        logger.debug("Password reset requested")
 
 
 def _retry_after(limit_key: str, now: int) -> int:
@@ -134,7 +135,8 @@ def apply_reset(body: ResetApply) -> dict[str, Any]:
     password_hash = passwords.hash_password(new_password)
     reset_store.consume(stored, user, token_hash, password_hash, user.updated_at, new_event(PASSWORD_CHANGE, user))
     metrics.add_metric(name="PasswordResets", unit=MetricUnit.Count, value=1)
-    logger.info("Password reset applied", extra={"user_id": user.id})
+    logger.append_keys(user_id=user.id)  # on the request's INFO line
+    logger.debug("Password reset applied")
     return public_record(user)
 
 

@@ -95,7 +95,8 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
     except NotFound:  # the user was deleted meanwhile
         raise Unauthorized(WRONG_CREDENTIALS) from None
     metrics.add_metric(name="SignIns", unit=MetricUnit.Count, value=1)
-    logger.info("User signed in", extra={"user_id": user.id})
+    logger.append_keys(user_id=user.id)  # on the request's INFO line
+    logger.debug("User signed in")
     return tokens
 
 
@@ -135,7 +136,8 @@ def _sign_in_api_key(key: str, secret: str) -> dict[str, str]:
     if not api_keys.verify(key, secret):
         metrics.add_metric(name="SignInFailures", unit=MetricUnit.Count, value=1)
         raise Unauthorized("Invalid API key or secret")
-    logger.info("API key signed in", extra={"api_key": key})
+    logger.append_keys(api_key=key)  # on the request's INFO line
+    logger.debug("API key signed in")
     return _start_session(f"apk-{key}", f"apk:{key}", 0, None, None, None)
 
 
@@ -169,6 +171,7 @@ def refresh(body: Refresh) -> dict[str, str]:
     session, user = session_store.get_with_user(presented.session_id, presented.owner)
     if session is None or session.user_id != presented.owner:
         raise Unauthorized("Invalid refresh token")
+    logger.append_keys(user_id=session.user_id)  # on the request's INFO line
     repeat = _check_presented(session, presented, user)
     if user is None or not user.active or not _session_is_current(user, presented.session_id, int(session.generation)):
         raise Unauthorized("Refresh token has expired or was revoked")
@@ -262,6 +265,7 @@ def authenticate_subject(access_token: str) -> str:
 def _current_user(claims: AccessClaims) -> User:
     if claims.user_id is None:
         raise Unauthorized("This route needs a user's access token, not an API key's")
+    logger.append_keys(user_id=claims.user_id)  # on the request's INFO line
     user = user_store.get(claims.user_id)
     if user is None:
         raise NotFound("User not found")
