@@ -1,4 +1,5 @@
-"""`make bench [QUICK=1]`: measures 1, 2, 3 and 6 of spec/performance.md; see bench/results.json."""
+"""`make bench [QUICK=1]`: the measures of spec/performance.md; see bench/results.json.
+`python -m bench --cost` runs only what measure 7 needs (handler CPU, log bytes, memory sizing)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bench.measures import (
     throughput,
     users_select,
 )
+from bench.sizing import Replayer, handler_cpu, log_bytes, memory_sizing
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -30,10 +32,12 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repetitions: keeps the bench from rotting in CI")
+    parser.add_argument("--cost", action="store_true", help="only measure 7 and what it needs; updates results.json")
     args = parser.parse_args()
     runs, iterations, mails, crowd, load_seconds = (3, 5, 5, 1000, 2.0) if args.quick else (9, 41, 50, 10_000, 20.0)
 
     counter = AwsCalls()  # before any AWS client exists
+    replayer = Replayer()
     from moto import mock_aws
 
     from bench.workload import Client
@@ -50,11 +54,22 @@ def main() -> None:
         "machine": platform.machine(),
         "quick": args.quick,
     }
+    if args.cost:
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        with mock_aws():
+            create_resources(stack, functions)
+            results.update(_cost_inputs(Client(functions), counter, replayer, iterations))
+        results["memory_sizing"] = _memory_sizing(stack, results["handler_cpu"])
+        results["cost"] = cost(results)
+        RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
+        print_cost(results)
+        return
     print("1. cold init (import of the handler / import boto3 + client, fresh processes)")
     results["cold_init"] = cold_init(stack, runs)
     with mock_aws():
-        create_resources(stack)
+        create_resources(stack, functions)
         client = Client(functions)
+        results.update(_cost_inputs(client, counter, replayer, iterations))
         print("2. DynamoDB round trips per operation")
         results["dynamodb_round_trips"] = round_trips(client, counter)
         print("3. handler overhead (handler / the same DynamoDB calls made directly; fixed-cost hasher)")
@@ -70,13 +85,60 @@ def main() -> None:
         results["mail_latency"] = mail_latency(base, mails)
         print(f"5. throughput ({load_seconds:g} s each, 8 concurrent clients)")
         results["throughput"] = throughput(base, load_seconds)
-    print("7. cost (from measures 1-3 and the dated prices in bench/prices.json)")
+    print("7. cost (measured handler CPU and log bytes, template memory, the prices in bench/prices.json)")
+    results["memory_sizing"] = _memory_sizing(stack, results["handler_cpu"])
     results["cost"] = cost(results)
     print("6. artifact size (after make build)")
     results["artifact_size"] = artifact_sizes(stack)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+
+
+def _cost_inputs(client: Any, counter: AwsCalls, replayer: Replayer, iterations: int) -> dict[str, Any]:
+    def pause(paused: bool) -> None:
+        counter.paused = paused
+
+    print("handler CPU time, AWS answers replayed (fixed-cost hasher)")
+    cpu = _with_fixed_cost_hasher(lambda: handler_cpu(client, replayer, pause, iterations))
+    print("bytes logged per request (INFO, with the metrics' EMF lines)")
+    return {"handler_cpu": cpu, "log_bytes": log_bytes(client)}
+
+
+def _memory_sizing(stack: Any, cpu: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from bench.cost import PRICES
+
+    model = json.loads(PRICES.read_text())["lambda_model"]
+    reference = {function: model["sizing_reference_mb"] for function in stack_function_ids(stack)}
+    return memory_sizing(stack, cpu, model, reference)
+
+
+def stack_function_ids(stack: Any) -> list[str]:
+    return [spec.logical_id for spec in stack.functions()]
+
+
+def print_cost(results: dict[str, Any]) -> None:
+    rows = results["memory_sizing"]
+    print("\nmemory sizing (modelled Lambda time within 10% of the reference size; bench/sizing.py)")
+    for row in rows:
+        print(
+            f"  {row['function']}: cpu {row['cpu_ms']} ms, resident {row['resident_mb']} MB; "
+            f"{row['today_mb']} MB -> {row['today_ms']} ms; smallest {row['smallest_mb']} MB -> {row['smallest_ms']} ms"
+        )
+    print("\nbytes logged per request at INFO (the function's lines, EMF included)")
+    for row in results["log_bytes"]:
+        print(f"  {row['operation']}: {row['bytes']} B in {row['lines']} lines {row['messages']}")
+    c = results["cost"]
+    print(
+        f"\n7. cost: ${c['per_mau']} per MAU, ${c['per_million_sign_ins']} per million sign-ins: "
+        f"{c['times_cheaper_than_essentials']}x cheaper than Cognito Essentials "
+        f"(floor {c['floor_times_cheaper_than_essentials']}x; requests are {c['share_of_floor']:.0%} of the cost), "
+        f"{c['times_cheaper_than_lite']}x than Lite"
+    )
+    print("  per MAU by component: " + ", ".join(f"{k} ${v}" for k, v in c["per_mau_by_component"].items()))
+    print("  assumptions:")
+    for line in c["assumptions"]:
+        print(f"    - {line}")
 
 
 def _with_fixed_cost_hasher(measure: Any) -> Any:
@@ -130,7 +192,7 @@ def print_table(results: dict[str, Any]) -> None:
         results["throughput"],
         ["operation", "clients", "seconds", "requests", "errors", "per_second"],
     )
-    table("7. cost (target: >= 50x cheaper than Cognito Essentials per MAU)", [results["cost"]], list(results["cost"]))
+    print_cost(results)
     table(
         "users select (GET /ums/users)",
         results["users_select"],

@@ -43,13 +43,18 @@ class AwsCalls:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.items_read: list[int] = []  # per DynamoDB call: items read (scanned, queried or got)
+        self.paused = False  # bench.sizing times replayed calls: recording them is not the handler's work
         botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params.*.*", self._record))
         botocore.handlers.BUILTIN_HANDLERS.append(("after-call.dynamodb.*", self._count))
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.paused:
+            return
         self.calls.append((model.service_model.service_name, model.name, copy.deepcopy(params)))
 
     def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self.paused:
+            return
         responses = parsed.get("Responses")
         got = len(responses) if isinstance(responses, list) else 1 if parsed.get("Item") else 0
         self.items_read.append(int(parsed.get("ScannedCount", parsed.get("Count", got))))
