@@ -217,7 +217,7 @@ def duration_ms(cpu_ms: float, aws_calls: list[str], memory_mb: int, model: dict
     """Modelled Lambda duration of a warm request (see the module docstring)."""
     share = max(1.0, model["full_vcpu_mb"] / memory_mb)
     waiting = sum(model["aws_call_ms"].get(call, model["aws_call_ms"]["default"]) for call in aws_calls)
-    return cpu_ms * model["cpu_speed"] * share + waiting
+    return float(cpu_ms * model["cpu_speed"] * share + waiting)  # the model's numbers are JSON (Any)
 
 
 def smallest_memory(cpu_rows: list[dict[str, Any]], today_mb: int, model: dict[str, Any]) -> int:
@@ -262,7 +262,7 @@ def memory_sizing(
 def _at_least(resident: float, model: dict[str, Any]) -> int:
     """The smallest 16 MB step that holds the imported handler plus the runtime's headroom."""
     need = resident + model["runtime_headroom_mb"]
-    return max(model["minimum_mb"], int(-(-need // 16) * 16))
+    return max(int(model["minimum_mb"]), int(-(-need // 16) * 16))
 
 
 def template_memory(stack: Stack) -> dict[str, int]:
