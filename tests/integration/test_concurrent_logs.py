@@ -5,7 +5,9 @@ import io
 import json
 import logging
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from helpers import Answer, call
@@ -13,7 +15,7 @@ from ums import http
 from ums.observability import logger
 
 
-def test_two_functions_at_once_each_log_their_own_request_line(aws, monkeypatch):
+def test_two_functions_at_once_each_log_their_own_request_line(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logger.registered_formatter)
@@ -23,7 +25,7 @@ def test_two_functions_at_once_each_log_their_own_request_line(aws, monkeypatch)
     both_started = threading.Barrier(2, timeout=10)
     from_event = http.Request.from_event
 
-    def waiting_from_event(event, request_id):
+    def waiting_from_event(event: dict[str, Any], request_id: str) -> http.Request:
         both_started.wait()
         return from_event(event, request_id)
 
@@ -38,7 +40,7 @@ def test_two_functions_at_once_each_log_their_own_request_line(aws, monkeypatch)
             functions = ["GetUserFunction", "SignInFunction"]
             answers = dict(zip(functions, pool.map(invoke, functions), strict=True))
     finally:
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)  # the standard logger Powertools' wraps
 
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     refused = {line["route"]: line for line in lines if line["message"] == "request"}
@@ -52,7 +54,7 @@ def test_two_functions_at_once_each_log_their_own_request_line(aws, monkeypatch)
         assert line["reason"] == answer.body[0]["message"]
 
 
-def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
+def test_a_new_invocation_starts_without_the_previous_ones_keys(aws: None) -> None:
     logger.append_keys(leftover="from an earlier invocation")
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
@@ -61,7 +63,7 @@ def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
     try:
         call("GetUserFunction")
     finally:
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)
     [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert "leftover" not in line
     assert (line["message"], line["route"], line["status"]) == ("request", "/ums/user", 401)
@@ -69,6 +71,6 @@ def test_a_new_invocation_starts_without_the_previous_ones_keys(aws):
 
 
 @pytest.fixture(autouse=True)
-def _no_keys_left_behind():
+def _no_keys_left_behind() -> Iterator[None]:
     yield
     logger.thread_safe_clear_keys()

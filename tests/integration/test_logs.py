@@ -6,12 +6,13 @@ import json
 import logging
 
 import boto3
+import pytest
 from helpers import PASSWORD, STACK, call, sign_in, sign_up
 from ums.config import settings
 from ums.observability import logger
 
 
-def test_a_whole_session_logs_no_secret(aws, capsys):
+def test_a_whole_session_logs_no_secret(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     # The service's own formatter, so the JSON lines with every extra key are what is checked;
     # at DEBUG, so the lines an operator may turn on are checked too.
     captured = io.StringIO()
@@ -44,7 +45,7 @@ def test_a_whole_session_logs_no_secret(aws, capsys):
     call("DeleteUserFunction", {"password": reset_password}, token=fresh["access_token"])
     call("SignUpFunction", raw_body=b'{"email": "x@y.zz", "password": "' + PASSWORD.encode() + b'", "n": 1e999}')
 
-    logger.removeHandler(handler)
+    logging.getLogger(logger.name).removeHandler(handler)  # the standard logger Powertools' wraps
     logger.setLevel(level)
     logs = capsys.readouterr()
     text = captured.getvalue() + logs.out + logs.err
@@ -61,7 +62,7 @@ def test_a_whole_session_logs_no_secret(aws, capsys):
         assert secret not in text
 
 
-def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws):
+def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws: None) -> None:
     captured = io.StringIO()
     handler = logging.StreamHandler(captured)
     handler.setFormatter(logger.registered_formatter)
@@ -73,7 +74,7 @@ def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws):
         wrong = sign_in(password="wrong password here")
         refreshed = call("RefreshTokenFunction", {"refresh_token": tokens["refresh_token"]})
     finally:
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)
     lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert [line["level"] for line in lines] == ["INFO"] * 5  # one line each, nothing else at INFO
     assert [(line["message"], line["method"], line["route"], line["status"]) for line in lines] == [
