@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import contextlib
 import errno
 import json
 import os
@@ -134,7 +133,7 @@ def invoke(args: argparse.Namespace) -> int:
         stack = Stack(parse_overrides(os.environ.get("UMS_PARAMETER_OVERRIDES")))
         moto = MotoServer().start()
         use_endpoint(moto.endpoint, stack.region)
-        create_resources(stack)
+        create_resources(stack, prepare_process(stack))
         print("Invoking against a fresh emulator (STACK=running uses the running `make dev`'s)", file=sys.stderr)
     try:
         functions = prepare_process(stack)

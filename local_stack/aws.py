@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local_stack.custom_resources import run_custom_resources
+from local_stack.functions import LocalFunction
 from local_stack.template import Stack
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
@@ -98,11 +100,16 @@ def rule_queue_name(rule_name: str) -> str:
     return f"{rule_name}-target"[-80:]
 
 
-def create_resources(stack: Stack) -> None:
+def create_resources(
+    stack: Stack, functions: dict[str, LocalFunction], custom_properties: dict[str, Any] | None = None
+) -> None:
     """Creates the template's resources through the current AWS endpoint: tables, secrets, the
     KMS key and alias, event bus, queues (dead-letter queues included), SES configuration set and
     identity, and each EventBridge rule with a queue as its target (the local stack hands what
     arrives there to the rule's function).
+
+    Last, the custom resources run (`functions` are the stack's; `custom_properties` replace
+    resolved properties: the local stack's issuer is its own base URL).
 
     Not created: IAM (moto does not enforce it, nor the key policy), log groups and alarms
     (functions log to the console locally), and queue policies."""
@@ -113,11 +120,13 @@ def create_resources(stack: Stack) -> None:
     secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, resource in stack.of_type("AWS::SecretsManager::Secret").items():
         props = stack.resolve(resource["Properties"])
-        secretsmanager.create_secret(
-            Name=stack.physical_name(logical_id),
-            Description=props.get("Description", ""),
-            SecretString=props.get("SecretString") or _generate_secret(props["GenerateSecretString"]),
+        value = props.get("SecretString") or (
+            _generate_secret(props["GenerateSecretString"]) if "GenerateSecretString" in props else None
         )
+        args: dict[str, Any] = {"Name": stack.physical_name(logical_id), "Description": props.get("Description", "")}
+        if value is not None:  # none: an empty secret, as in AWS
+            args["SecretString"] = value
+        secretsmanager.create_secret(**args)
     kms = boto3.client("kms", region_name=region)
     key_ids = {}
     for logical_id, resource in stack.of_type("AWS::KMS::Key").items():
@@ -152,6 +161,7 @@ def create_resources(stack: Stack) -> None:
             events.put_targets(
                 Rule=rule["name"], EventBusName=rule["bus"], Targets=[{"Id": "function", "Arn": queue_arn}]
             )
+    run_custom_resources(stack, functions, custom_properties)
 
 
 def _create_table(client: Any, stack: Stack, logical_id: str, props: dict[str, Any]) -> None:

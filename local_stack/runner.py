@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -11,6 +12,12 @@ from local_stack.gateway import Gateway, GatewayHandler
 from local_stack.mailbox import Mailbox, SmtpCapture
 from local_stack.pollers import pollers
 from local_stack.template import Stack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def aws_environment(endpoint: str, region: str) -> str:
@@ -42,9 +49,12 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.moto = MotoServer(on_mail=self.mailbox.add_ses_request, port=self.aws_port).start()
         use_endpoint(self.moto.endpoint, self.stack.region)
-        create_resources(self.stack)
-        self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         self.functions = prepare_process(self.stack)
+        # The gateway's base URL is the tokens' issuer, as the API's URL is in AWS: the port is
+        # known before the gateway binds, so clients see no gateway until everything is ready.
+        self.port = self.port or free_port()
+        create_resources(self.stack, self.functions, {"Issuer": f"http://127.0.0.1:{self.port}"})
+        self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         for poller in pollers(self.stack, self.functions, self._stopped):
             poller.start()
         self.gateway = Gateway(self.port, self.functions, self.stack.allowed_origins(), self._local_routes())

@@ -61,6 +61,7 @@ class FunctionSpec:
     # DynamoDB stream event sources: the event's properties, with `Table` the table's logical id.
     stream_sources: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)  # EventBridge rules: {name, bus, pattern}
+    schedules: list[str] = field(default_factory=list)  # Schedule events (not run locally: docs/local-stack.md)
     memory_mb: int = 128
     timeout_s: int = 3
 
@@ -217,6 +218,7 @@ class Stack:
                 for event_name, event in events.items()
                 if event["Type"] == "EventBridgeRule"
             ]
+            schedules = [event_name for event_name, event in events.items() if event["Type"] == "Schedule"]
             specs.append(
                 FunctionSpec(
                     logical_id=logical_id,
@@ -226,6 +228,7 @@ class Stack:
                     routes=routes,
                     stream_sources=stream_sources,
                     rules=rules,
+                    schedules=schedules,
                     memory_mb=int(self.resolve(props.get("MemorySize", globals_.get("MemorySize", 128)))),
                     timeout_s=int(self.resolve(props.get("Timeout", globals_.get("Timeout", 3)))),
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 import moto.kms.models
 import moto.kms.utils
 import pytest
-from helpers import STACK, reset_aws_clients, sign_in, sign_up
+from helpers import FUNCTIONS, STACK, reset_aws_clients, sign_in, sign_up
 from moto import mock_aws
 from moto.core.config import DefaultConfig
+from ums import signing_keys
 
 from local_stack.aws import create_resources
 
@@ -22,14 +24,18 @@ from local_stack.aws import create_resources
 FRESH_BACKENDS_SAME_SESSION: DefaultConfig = {"core": {"reset_boto3_session": False}}
 # (models.py imports the function by name: that name is the one to replace, though not exported.)
 moto.kms.models.generate_private_key = cache(moto.kms.utils.generate_private_key)  # type: ignore[attr-defined]
+# The same for the stack's access-token signing keys, made by the SigningKey custom resource in
+# every test's fresh emulator: taken in turn from a few made once, so consecutive keys still differ.
+_SIGNING_KEYS = itertools.cycle([signing_keys.generate_private_key() for _ in range(4)])
+signing_keys.generate_private_key = lambda: next(_SIGNING_KEYS)
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
     """moto in this process with the resources of template.yaml."""
     with mock_aws(config=FRESH_BACKENDS_SAME_SESSION):
-        create_resources(STACK)
         reset_aws_clients()
+        create_resources(STACK, FUNCTIONS)
         yield
 
 

@@ -28,6 +28,8 @@ SEQUENCE = [
     ("UsersSelectFunction", "users_select.json", 200),
     ("UsersUpdateFunction", "users_update.json", 200),
     ("UsersDeleteFunction", "users_delete.json", 200),
+    ("WellKnownFunction", "well_known.json", 200),
+    ("SigningKeysFunction", "signing_keys_rotation.json", None),
 ]
 
 
@@ -70,6 +72,9 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
             text = text.replace(f"REPLACE_WITH_{key}", value)
         allow_next_reset_request()
         result = FUNCTIONS[function].invoke(json.loads(text))
+        if function == "SigningKeysFunction":  # the scheduled rotation: a new key, published first
+            assert [key["current"] for key in result["keys"]] == [True, False], result
+            continue
         if expected is None:  # not an HTTP function
             assert result in ({"batchItemFailures": []}, {"status": "issued"}), (name, result)
             continue

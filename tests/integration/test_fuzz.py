@@ -18,7 +18,7 @@ from pathlib import Path
 
 import fuzz_strategies as fs
 import pytest
-from helpers import HTTP_FUNCTIONS, PASSWORD, STACK, call, manage, reset_aws_clients, sign_in, sign_up
+from helpers import FUNCTIONS, HTTP_FUNCTIONS, PASSWORD, STACK, call, manage, reset_aws_clients, sign_in, sign_up
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -140,8 +140,8 @@ def world() -> Iterator[World]:
     next route reads, as in production; `World.ensure` brings the fuzz user back when a request
     deleted or signed it out."""
     with mock_aws():
-        create_resources(STACK)
         reset_aws_clients()
+        create_resources(STACK, FUNCTIONS)
         from ums import api_keys
 
         created = api_keys.create("fuzz")

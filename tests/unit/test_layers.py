@@ -36,6 +36,7 @@ OTHER_AWS = {
     "ums.automation.mail": "SES",
     "ums.automation.pipeline": "EventBridge (publishing events)",
     "ums.integration_secrets": "Secrets Manager (integration secrets)",
+    "ums.signing_keys": "Secrets Manager (writing the token signing keys on rotation)",
 }
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 # The HTTP edge: requests in, responses out. Logic does not import it.

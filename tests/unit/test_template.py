@@ -10,7 +10,7 @@ def test_every_function_is_python313_arm64_with_the_layer_and_a_handler_file():
     assert globals_["Architectures"] == ["arm64"]
     for spec in stack.functions():
         assert (spec.code_uri / "app.py").is_file(), spec.logical_id
-        assert spec.routes or spec.stream_sources or spec.rules, f"{spec.logical_id} has no trigger"
+        assert spec.routes or spec.stream_sources or spec.rules or spec.schedules, f"{spec.logical_id} has no trigger"
 
 
 def test_layer_is_built_for_python313_arm64():
@@ -36,6 +36,8 @@ def test_routes_are_the_api_contract():
         ("GET", "/ums/users"),
         ("PATCH", "/ums/users"),
         ("DELETE", "/ums/users"),
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/.well-known/jwks.json"),
     }
 
 

@@ -42,10 +42,6 @@ class Settings:
     argon2_memory_kib: int
     argon2_parallelism: int
 
-    @property
-    def issuer(self) -> str:
-        return f"urn:ums:{self.project_id}"
-
 
 @cache
 def settings() -> Settings:

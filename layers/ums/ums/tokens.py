@@ -1,8 +1,5 @@
-"""Access tokens (JWT, HS256 pinned) and opaque refresh tokens.
-
-The signing key lives in Secrets Manager as `{"current": "...", "previous": "..."}`: tokens are
-signed with `current`, and both verify, so a key can be rotated without signing anybody out.
-"""
+"""Access tokens (JWT, RS256 with a `kid`, verifiable by anyone through the JWKS) and opaque
+refresh tokens. The signing keys, their rotation and the issuer: `ums.signing_keys`."""
 
 from __future__ import annotations
 
@@ -16,15 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from aws_lambda_powertools.utilities import parameters
 
+from ums import signing_keys
 from ums.config import settings
 from ums.crypto import sha256_hex
 from ums.errors import Unauthorized
 
-ALGORITHM = "HS256"
 TOKEN_USE = "access"
-SECRET_CACHE_SECONDS = 300
+# The `scope` of a user's token and of an API key's: what another API's JWT authorizer can require.
+USER_SCOPE = "ums:user"
+API_KEY_SCOPE = "ums:apk"
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "gen"]
 
 
 @dataclass(frozen=True)
@@ -42,56 +41,56 @@ class AccessClaims:
         return self.subject.removeprefix("apk:") if self.subject.startswith("apk:") else None
 
 
-def _signing_keys() -> list[str]:
-    secret = parameters.get_secret(settings().jwt_secret_name, transform="json", max_age=SECRET_CACHE_SECONDS)
-    if not isinstance(secret, dict) or not secret.get("current"):
-        raise RuntimeError("JWT signing secret must be a JSON object with a 'current' key")
-    return [key for key in (secret["current"], secret.get("previous")) if key]
-
-
 def issue_access_token(subject: str, session_id: str, generation: int) -> str:
-    s = settings()
     now = int(time.time())
+    kid, key, issuer = signing_keys.signing_key(now)
     claims = {
-        "iss": s.issuer,
-        "aud": s.project_id,
+        "iss": issuer,
+        "aud": settings().project_id,
         "sub": subject,
         "iat": now,
-        "exp": now + s.access_token_ttl,
+        "nbf": now,
+        "exp": now + settings().access_token_ttl,
         "jti": str(uuid.uuid4()),
+        "scope": API_KEY_SCOPE if subject.startswith("apk:") else USER_SCOPE,
         "sid": session_id,
         "gen": generation,
         "token_use": TOKEN_USE,
     }
-    return jwt.encode(claims, _signing_keys()[0], algorithm=ALGORITHM)
+    return jwt.encode(claims, key, algorithm=signing_keys.ALGORITHM, headers={"kid": kid})
 
 
 def verify_access_token(token: str) -> AccessClaims:
-    """The claims of a valid access token; 401 for anything forged, expired or malformed."""
-    s = settings()
-    for key in _signing_keys():
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[ALGORITHM],
-                audience=s.project_id,
-                issuer=s.issuer,
-                options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "sid", "gen"]},
-            )
-        except jwt.InvalidSignatureError:
-            continue  # maybe signed with the other key
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("Access token has expired") from None
-        except jwt.InvalidTokenError:
-            break
-        subject = claims["sub"]
-        if claims.get("token_use") != TOKEN_USE or not isinstance(subject, str) or subject[:4] not in ("ums:", "apk:"):
-            break
-        if not isinstance(claims["gen"], int) or not isinstance(claims["sid"], str):
-            break
-        return AccessClaims(subject, claims["sid"], claims["gen"])
-    raise Unauthorized("Invalid access token")
+    """The claims of a valid access token; 401 for anything forged, expired or malformed: only
+    RS256, only a `kid` of a live key of this stack, this issuer and audience."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        raise Unauthorized("Invalid access token") from None
+    kid = header.get("kid")
+    found = signing_keys.verification_key(kid, time.time()) if isinstance(kid, str) else None
+    if header.get("alg") != signing_keys.ALGORITHM or found is None:
+        raise Unauthorized("Invalid access token")
+    public_key, issuer = found
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            public_key,
+            algorithms=[signing_keys.ALGORITHM],
+            audience=settings().project_id,
+            issuer=issuer,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Access token has expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("Invalid access token") from None
+    subject = claims["sub"]
+    if claims.get("token_use") != TOKEN_USE or not isinstance(subject, str) or subject[:4] not in ("ums:", "apk:"):
+        raise Unauthorized("Invalid access token")
+    if not isinstance(claims["gen"], int) or not isinstance(claims["sid"], str):
+        raise Unauthorized("Invalid access token")
+    return AccessClaims(subject, claims["sid"], claims["gen"])
 
 
 @dataclass(frozen=True)
