@@ -79,6 +79,17 @@ def test_the_mail_rendering_function_cannot_write_users_or_tokens() -> None:
                    for a in actions)
 
 
+def test_only_the_management_and_signing_key_functions_may_write_the_signing_keys() -> None:
+    """A function that can write the secret can sign any token: rotation is the operator's
+    (ManagementFunction, IAM-signed) and the custom resource's and schedule's (SigningKeysFunction)."""
+    writers = {f for f in FUNCTIONS if actions_on(f, "JwtSigningKey") - {"secretsmanager:GetSecretValue"}}
+    assert writers == {"ManagementFunction", "SigningKeysFunction"}
+    assert actions_on("ManagementFunction", "JwtSigningKey") == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+    }
+
+
 def test_the_bus_reset_path_is_a_separate_function_with_the_writes() -> None:
     assert actions_on("ResetMessageFunction", "UsersTable") & DYNAMODB_WRITES == {"dynamodb:UpdateItem"}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions_on("ResetMessageFunction", "TokensTable")
@@ -182,7 +193,7 @@ RESET_ISSUERS = ("RequestResetFunction", "QuicksilverResetFunction", "CustomerRe
 
 
 def test_the_reset_issuing_functions_share_one_managed_policy() -> None:
-    holders = {f for f, r in FUNCTIONS.items() if {"Ref": "ResetRequestPolicy"} in r["Properties"]["Policies"]}
+    holders = {f for f, r in FUNCTIONS.items() if {"Ref": "ResetRequestPolicy"} in r["Properties"].get("Policies", [])}
     assert holders == set(RESET_ISSUERS)
     assert RESOURCES["ResetRequestPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
     for function in RESET_ISSUERS:

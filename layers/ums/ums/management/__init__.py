@@ -1,5 +1,5 @@
 """The management API (`ANY /management/{proxy+}`): events (read only), integrations,
-automations, templates, applications, policies and API keys.
+automations, templates, applications, policies, API keys and the access-token signing keys.
 
 Powertools' `APIGatewayHttpResolver` routes; each kind is one router in its own module, with its
 validation (items are checked when saved, so nothing fails later when mail is due). The resolver
@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ums.errors import MethodNotAllowed, NotFound
 from ums.http import Request, Response
-from ums.management import applications, automations, events, integrations, keys, policies, templates
+from ums.management import applications, automations, events, integrations, keys, policies, signing_keys, templates
 
 PREFIX = "/management"
 ROUTERS: dict[str, APIGatewayHttpRouter] = {
@@ -29,6 +29,7 @@ ROUTERS: dict[str, APIGatewayHttpRouter] = {
     "applications": applications.router,
     "policies": policies.router,
     "keys": keys.router,
+    "signing-keys": signing_keys.router,
 }
 # What a path segment may hold as the resolver matches it: RFC 3986's pchar, '%' included.
 _SEGMENT_SAFE = "!$&'()*+,;=:@%"
@@ -66,8 +67,10 @@ def _served(segments: list[str]) -> bool:
     match segments:
         case ["events"]:
             return True
-        case ["integrations", _, "test"]:
+        case ["integrations", _, "test"] | ["signing-keys"] | ["signing-keys", "rotate"]:
             return True
+        case ["signing-keys", *_]:
+            return False
         case [kind] | [kind, _]:
             return kind in ROUTERS and kind != "events"
     return False
