@@ -3,7 +3,7 @@
 from local_stack.template import Stack, parse_overrides
 
 
-def test_every_function_is_python313_arm64_with_the_layer_and_a_handler_file():
+def test_every_function_is_python313_arm64_with_the_layer_and_a_handler_file() -> None:
     stack = Stack()
     globals_ = stack.template["Globals"]["Function"]
     assert globals_["Runtime"] == "python3.13"
@@ -13,12 +13,12 @@ def test_every_function_is_python313_arm64_with_the_layer_and_a_handler_file():
         assert spec.routes or spec.stream_sources or spec.rules or spec.schedules, f"{spec.logical_id} has no trigger"
 
 
-def test_layer_is_built_for_python313_arm64():
+def test_layer_is_built_for_python313_arm64() -> None:
     layer = Stack().resources["UmsLayer"]
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
 
 
-def test_routes_are_the_api_contract():
+def test_routes_are_the_api_contract() -> None:
     routes = {(r.method, r.path) for spec in Stack().functions() for r in spec.routes}
     assert routes == {
         ("POST", "/ums/signup"),
@@ -41,21 +41,21 @@ def test_routes_are_the_api_contract():
     }
 
 
-def test_parameters_resolve_into_the_environment():
+def test_parameters_resolve_into_the_environment() -> None:
     env = Stack(parse_overrides("PreventUserExistenceErrors=true ProjectId=acme")).functions()[0].environment
     assert env["PREVENT_USER_EXISTENCE_ERRORS"] == "true"
     assert env["UMS_PROJECT_ID"] == "acme"
     assert env["USERS_TABLE"] == "ums-local-UsersTable"
 
 
-def test_unknown_override_is_refused():
+def test_unknown_override_is_refused() -> None:
     import pytest
 
     with pytest.raises(ValueError, match="Unknown parameter"):
         Stack({"NoSuchThing": "1"})
 
 
-def test_tokens_table_has_ttl_and_users_table_the_email_index():
+def test_tokens_table_has_ttl_and_users_table_the_email_index() -> None:
     resources = Stack().resources
     assert resources["TokensTable"]["Properties"]["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
     indexes = {i["IndexName"] for i in resources["UsersTable"]["Properties"]["GlobalSecondaryIndexes"]}
@@ -73,7 +73,7 @@ HASHING_FUNCTIONS = {
 }
 
 
-def test_the_handler_is_set_once_in_globals():
+def test_the_handler_is_set_once_in_globals() -> None:
     stack = Stack()
     assert stack.template["Globals"]["Function"]["Handler"] == "app.handler"
     for logical_id, resource in stack.of_type("AWS::Serverless::Function").items():
@@ -81,7 +81,7 @@ def test_the_handler_is_set_once_in_globals():
     assert {spec.handler for spec in stack.functions()} == {"app.handler"}
 
 
-def test_the_hashing_memory_size_is_one_parameter_the_local_stack_resolves():
+def test_the_hashing_memory_size_is_one_parameter_the_local_stack_resolves() -> None:
     stack = Stack()
     sized = {lid: r["Properties"].get("MemorySize") for lid, r in stack.of_type("AWS::Serverless::Function").items()}
     assert {lid for lid, size in sized.items() if size == {"Ref": "PasswordHashingMemorySize"}} == HASHING_FUNCTIONS
