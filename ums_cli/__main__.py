@@ -7,6 +7,9 @@
   ums apply config.yaml            create or update everything the file describes (idempotent;
                                    a password in the file is sent, and reported updated, every time)
   ums mail [--follow] [--clear]    the local stack's outbox (Ctrl-C ends --follow)
+  ums signing-keys [list]          the access-token signing keys: ids and times, never a private key
+  ums signing-keys rotate [--now]  a new key, published now, signing 2 h later; --now: signing at
+                                   once, every other key dropped (a leaked key: all tokens refused)
   ums users find|update|delete COND [--data JSON] [--outputs a,b] [--limit N] [--offset N] [--order field[:desc]]
       COND is Jexia's JSON or a shorthand: "active = true and email like %@example.com".
       Shorthand values: true, false, null, numbers, JSON arrays ([1, 2]) and words with one of
@@ -31,6 +34,7 @@ import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -199,6 +203,44 @@ def mail_command(client: Client, args: argparse.Namespace) -> Any:
         return None
 
 
+def signing_keys_command(client: Client, args: argparse.Namespace) -> Any:
+    """The signing keys (`list`) or a rotation (`rotate [--now]`): the summary as one JSON object,
+    or a table of the keys."""
+    if args.now and args.action != "rotate":
+        raise UsageError("--now goes with signing-keys rotate")
+    if args.action == "rotate":
+        summary = client.request("POST", "/management/signing-keys/rotate", {"immediate": args.now})
+    else:
+        summary = client.request("GET", "/management/signing-keys")
+    if args.json:
+        return summary
+    lines = keys_table(summary)
+    if args.action == "rotate":
+        new = max(summary["keys"], key=lambda k: k["signs_from"])
+        if args.now:
+            lines.append(f"rotated now: {new['kid']} signs; every other key is dropped and its tokens refused")
+        else:
+            lines.append(f"rotated: {new['kid']} is published now and signs from {_time(new['signs_from'])}")
+    return "\n".join(lines)
+
+
+def keys_table(summary: dict[str, Any]) -> list[str]:
+    """`issuer: ...` and one row per key, the current one marked."""
+    rows = [("KID", "CURRENT", "CREATED", "SIGNS FROM", "RETIRES")]
+    for key in summary["keys"]:
+        times = (_time(key["created_at"]), _time(key["signs_from"]), _time(key["retire_at"]))
+        rows.append((key["kid"], "yes" if key["current"] else "", *times))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    table = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return [f"issuer: {summary['issuer'] or '(none yet)'}", *table]
+
+
+def _time(value: int | None) -> str:
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `ums` entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
@@ -229,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     mail.add_argument("--follow", "-f", action="store_true", help="print new mail as it arrives (Ctrl-C ends)")
     mail.add_argument("--clear", action="store_true")
     mail.set_defaults(run=mail_command)
+    signing = commands.add_parser("signing-keys", help="list or rotate the access-token signing keys", parents=[common])
+    signing.add_argument("action", nargs="?", choices=["list", "rotate"], default="list")
+    signing.add_argument("--now", action="store_true", help="rotate: sign with the new key at once (a leaked key)")
+    signing.set_defaults(run=signing_keys_command)
     users = commands.add_parser("users", help="find, update or delete users with a condition", parents=[common])
     users.add_argument("action", choices=["find", "update", "delete"])
     users.add_argument("cond")

@@ -57,6 +57,7 @@ def test_help_lists_every_command(base_url: str) -> None:
         "policies",
         "apply",
         "mail",
+        "signing-keys",
         "users",
     ):
         assert word in out
@@ -385,3 +386,49 @@ def test_make_demo_twice_configures_once(base_url: str) -> None:
             if integration["name"] == "SES":
                 ums(base_url, "integrations", "delete", integration["id"])
     assert len(named) == 1
+
+
+def test_signing_keys_list_and_rotate(base_url: str) -> None:
+    """`ums signing-keys` lists ids and times; `rotate --now` signs every earlier token out;
+    `rotate` publishes a key that signs 2 h later, and refuses a second rotation meanwhile."""
+    import jwt
+
+    def kid_of(token: str) -> str:
+        return str(jwt.get_unverified_header(token)["kid"])
+
+    email = f"keys-{uuid.uuid4().hex[:8]}@example.com"
+    credentials = {"method": "ums", "email": email, "password": "correct horse battery staple"}
+    requests.post(f"{base_url}/ums/signup", json=credentials, timeout=10).raise_for_status()
+    old_token = requests.post(f"{base_url}/auth", json=credentials, timeout=10).json()["access_token"]
+
+    [summary] = json_lines(ums(base_url, "--json", "signing-keys").stdout)
+    assert summary["issuer"] == base_url and kid_of(old_token) in [k["kid"] for k in summary["keys"] if k["current"]]
+    table = ums(base_url, "signing-keys", "list").stdout.splitlines()
+    assert table[0] == f"issuer: {base_url}" and table[1].split() == ["KID", "CURRENT", "CREATED", "SIGNS", "FROM",
+                                                                      "RETIRES"]  # fmt: skip
+    assert any(line.startswith(kid_of(old_token)) and "  yes  " in line for line in table[2:]), table
+
+    out = ums(base_url, "signing-keys", "rotate", "--now").stdout
+    [summary] = json_lines(ums(base_url, "--json", "signing-keys").stdout)
+    [key] = summary["keys"]
+    assert f"rotated now: {key['kid']} signs" in out and key["kid"] != kid_of(old_token) and key["current"]
+    user = requests.get(f"{base_url}/ums/user", headers={"authorization": f"Bearer {old_token}"}, timeout=10)
+    assert user.status_code == 401  # signed by a dropped key
+    new_token = requests.post(f"{base_url}/auth", json=credentials, timeout=10).json()["access_token"]
+    assert kid_of(new_token) == key["kid"]
+
+    [rotated] = json_lines(ums(base_url, "--json", "signing-keys", "rotate").stdout)
+    current, pending = rotated["keys"]
+    assert (current["kid"], current["current"], pending["current"]) == (key["kid"], True, False)
+    assert pending["signs_from"] == pending["created_at"] + 2 * 3600 and current["retire_at"] is not None
+    jwks = requests.get(f"{base_url}/.well-known/jwks.json", timeout=10).json()
+    assert [k["kid"] for k in jwks["keys"]] == [pending["kid"], key["kid"]]
+    user = requests.get(f"{base_url}/ums/user", headers={"authorization": f"Bearer {new_token}"}, timeout=10)
+    assert user.status_code == 200  # a plain rotation signs nobody out
+
+    again = ums(base_url, "signing-keys", "rotate", check=False)
+    assert again.returncode == 1 and again.stderr.startswith("ums: HTTP 409: A rotation is already under way")
+    misuse = ums(base_url, "signing-keys", "list", "--now", check=False)
+    assert misuse.returncode == 2 and misuse.stderr == "ums: --now goes with signing-keys rotate\n"
+    for run in (out, again.stdout, again.stderr, ums(base_url, "--json", "signing-keys").stdout):
+        assert "PRIVATE KEY" not in run and "private_key" not in run

@@ -98,9 +98,7 @@ def test_an_immediate_rotation_signs_out_every_token_of_the_old_keys(user: dict[
         pytest.param(b'{"immediate": null}', "Field 'immediate' must be true or false", id="null"),
         pytest.param(b'{"immediate": [true]}', "Field 'immediate' must be true or false", id="array"),
         pytest.param(b'{"now": true}', "Unknown field(s): now; allowed: immediate", id="unknown-field"),
-        pytest.param(
-            b'{"immediate": true, "kid": "x"}', "Unknown field(s): kid; allowed: immediate", id="extra-field"
-        ),
+        pytest.param(b'{"immediate": true, "kid": "x"}', "Unknown field(s): kid; allowed: immediate", id="extra-field"),
         pytest.param(b"true", "Request body must be a JSON object", id="bare-true"),
         pytest.param(b"[]", "Request body must be a JSON object", id="array-body"),
         pytest.param(b"{immediate}", None, id="not-json"),
