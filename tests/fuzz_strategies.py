@@ -152,7 +152,11 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
     "integrations/@INTEGRATION_ID@": {"name": "fuzz", "type": "ses", "sender": "no-reply@example.com"},
     "integrations/@INTEGRATION_ID@/test": {"to": USER_EMAIL},
     "events": {},
+    "signing-keys": {},
+    "signing-keys/rotate": {"immediate": False},  # a 200 may sign the fuzz user out: its World signs in again
 }
+MANAGEMENT_POSTS = {"signing-keys/rotate"}  # paths with a '/' that POST (not PUT) takes, given every class
+MANAGEMENT_READS = ["signing-keys"]  # GET paths given every class (generated requests reach the others)
 # Bodies each route accepts, so that a hostile field rides along a request that gets far.
 BASES: dict[str, list[dict[str, Any]]] = {
     "SignUpFunction": [{"email": "@NEW_EMAIL@", "password": PASSWORD}],
@@ -327,6 +331,17 @@ def print_summary(request: Any, line: str) -> None:
             reporter.write_line(f"\n{line}")
 
 
+def rotated_keys(probe: Probe, status: int, answer: Any) -> bool:
+    """Whether `answer` is a signing-key rotation's: an immediate one signs out every token."""
+    return (
+        probe.route.function == "ManagementFunction"
+        and probe.route.method == "POST"
+        and status == 200
+        and isinstance(answer, dict)
+        and {"issuer", "keys"} <= set(answer)
+    )
+
+
 def problem(status: int, text: str) -> str | None:
     """What is wrong with an answer (a 5xx; a 4xx that is not Jexia's error array), or None."""
     if status >= 500:
@@ -428,9 +443,14 @@ def explicit_cases(route: Route, kind: str, *, over_http: bool = False) -> list[
         token = (("x-api-key", "@KEY@:@SECRET@"),)
     paths = [""]
     if route.function == "ManagementFunction":
-        # POST creates (or tests an integration), PUT replaces an item; other methods read no body.
-        replaces = route.method == "PUT"
-        paths = [p for p in MANAGEMENT if (p.count("/") == 1) == replaces] if route.method in ("POST", "PUT") else []
+        # POST creates (or rotates the signing keys), PUT replaces an item; GET and DELETE read no
+        # body, but the reads of MANAGEMENT_READS get every class anyway (a GET that reads one fails).
+        if route.method == "POST":
+            paths = [p for p in MANAGEMENT if "/" not in p or p in MANAGEMENT_POSTS]
+        elif route.method == "PUT":
+            paths = [p for p in MANAGEMENT if p.count("/") == 1 and p not in MANAGEMENT_POSTS]
+        else:
+            paths = MANAGEMENT_READS if route.method == "GET" else []
     default_path = {name: PLAIN_PATH_VALUES.get(name, "keys") for name in route.parameters}
     base_query: tuple[tuple[str, str], ...] = ()
     if route.function in SCOPED:  # deletes match nobody, so that the fuzz user outlives them
@@ -459,8 +479,10 @@ def explicit_cases(route: Route, kind: str, *, over_http: bool = False) -> list[
                 add("field 'lst[0]' string", _object(base, **{"lst[0]": "x"}), path)
             if kind == "huge values" and not over_http:
                 add("60 KB name", _object(base, **{"n" * 60_000: 1}), path)
+    raw_paths = [paths[0] if paths else "", *(p for p in paths[1:] if p in MANAGEMENT_POSTS)]
     for label, raw in RAW_BODIES.get(kind, {}).items():
-        add(label, raw, paths[0] if paths else "")
+        for path in raw_paths:  # the rotation's too: its body is optional
+            add(label, raw, path)
     if route.function in SCOPED:
         for label, name, value in cond_cases(kind):
             if over_http and len(value) > 20_000:

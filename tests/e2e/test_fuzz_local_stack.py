@@ -80,7 +80,12 @@ class World:
         fs.STATS["http requests"] += 1
         if probe.route.function == "RefreshTokenFunction" and answer.status_code == 200:
             creds.refresh_token, creds.access_token = answer.json()["refresh_token"], answer.json()["access_token"]
-        if probe.route.function in MUTATING:
+        if fs.rotated_keys(probe, answer.status_code, _json(answer)):  # an immediate one signed everybody out
+            fs.STATS["http rotations"] += 1
+            auth = {"method": "apk", "key": creds.key, "secret": creds.secret}
+            creds.apk_token = self.post("/auth", auth)["access_token"]
+            self.ensure()
+        elif probe.route.function in MUTATING:
             self.ensure()
         found = fs.problem(answer.status_code, answer.text)
         if found and answer.status_code >= 500:
@@ -109,6 +114,13 @@ class World:
         return "(nothing logged)"
 
 
+def _json(answer: requests.Response) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return None
+
+
 @pytest.fixture(scope="module")
 def world(base_url: str, server_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     logs = sorted(tmp_path_factory.getbasetemp().glob("local-stack*/output.log"))
@@ -125,7 +137,9 @@ def report(request: pytest.FixtureRequest) -> Iterator[None]:
     start = fs.STATS.copy()
     yield
     sent, failed = fs.STATS["http requests"] - start["http requests"], fs.STATS["http 5xx"] - start["http 5xx"]
-    fs.print_summary(request, f"fuzz (local stack over HTTP): {sent} requests, {failed} answered 5xx")
+    rotations = fs.STATS["http rotations"] - start["http rotations"]
+    line = f"fuzz (local stack over HTTP): {sent} requests, {failed} answered 5xx, {rotations} signing-key rotations"
+    fs.print_summary(request, line)
 
 
 @pytest.mark.parametrize("route", fs.ROUTES, ids=str)

@@ -50,7 +50,9 @@ def report(request: pytest.FixtureRequest) -> Iterator[None]:
     start = fs.STATS.copy()
     yield
     sent, failed = fs.STATS["requests"] - start["requests"], fs.STATS["5xx"] - start["5xx"]
-    line = f"fuzz (in process): {sent} requests, {failed} answered 5xx; {EXAMPLES} generated per route"
+    rotations = fs.STATS["rotations"] - start["rotations"]
+    line = f"fuzz (in process): {sent} requests, {failed} answered 5xx, {rotations} signing-key rotations; "
+    line += f"{EXAMPLES} generated per route"
     fs.print_summary(request, line)
 
 
@@ -118,7 +120,11 @@ class World:
         fs.STATS["requests"] += 1
         if probe.route.function == "RefreshTokenFunction" and answer.status == 200:
             creds.refresh_token, creds.access_token = answer.body["refresh_token"], answer.body["access_token"]
-        if probe.route.function in MUTATING:
+        if fs.rotated_keys(probe, answer.status, answer.body):  # an immediate one signed everybody out
+            fs.STATS["rotations"] += 1
+            self.creds.apk_token = sign_in_apk(self.creds.key, self.creds.secret)
+            self.ensure()
+        elif probe.route.function in MUTATING:
             self.ensure()
         text = json.dumps(answer.body)
         found = fs.problem(answer.status, text)
@@ -160,6 +166,24 @@ def test_every_http_function_of_the_template_is_fuzzed() -> None:
     assert sorted({route.function for route in fs.ROUTES}) == HTTP_FUNCTIONS
     management = {route.method for route in fs.ROUTES if route.function == "ManagementFunction"}
     assert management == {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def test_the_discovery_documents_and_the_signing_key_routes_get_every_hostile_class() -> None:
+    """The public key routes and the operator's: each payload class reaches each of them (for the
+    management ones, on their own path), and one rotation is immediate (the fuzz signs in again)."""
+    by_name = {str(route): route for route in fs.ROUTES}
+    targets = [
+        (by_name["GET /.well-known/openid-configuration"], ""),
+        (by_name["GET /.well-known/jwks.json"], ""),
+        (by_name["GET /management/{proxy+}"], "signing-keys"),
+        (by_name["POST /management/{proxy+}"], "signing-keys/rotate"),
+    ]
+    for route, path in targets:
+        for kind in fs.CLASSES:
+            cases = [p for p in fs.explicit_cases(route, kind) if dict(p.path_parameters).get("proxy", "") == path]
+            assert cases, (str(route), path, kind)
+    rotations = fs.explicit_cases(by_name["POST /management/{proxy+}"], "wrong types")
+    assert any(p.body == b'{"immediate":true}' for p in rotations if p.path_parameters == (("proxy", path),))
 
 
 @pytest.mark.parametrize("route", fs.ROUTES, ids=str)
