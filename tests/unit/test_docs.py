@@ -125,6 +125,19 @@ def test_every_served_route_is_in_the_readme_and_the_api_reference() -> None:
     assert "/management/" in (ROOT / "README.md").read_text()
 
 
+def test_the_signing_key_routes_the_docs_name_are_the_management_router_s() -> None:
+    """template.yaml serves all of /management/ as one `ANY` route: its sub-routes are the router's."""
+    import helpers  # noqa: F401  # the functions' environment, before `ums` is imported
+    from ums import management
+
+    routes = [*management.app._static_routes, *management.app._dynamic_routes]
+    served = {(route.method, route.path) for route in routes if "/signing-keys" in route.path}
+    assert served == {("GET", "/management/signing-keys"), ("POST", "/management/signing-keys/rotate")}
+    for name in ("automation.md", "cli.md", "tokens.md"):
+        named = {(m, p) for m, p in named_routes(ROOT / "docs" / name) if "/signing-keys" in p}
+        assert named == served, name
+
+
 def section(page: Path, title: str) -> str:
     """The text under the heading `title` up to the next heading of the same or a higher level."""
     match = re.search(rf"^(#+) {re.escape(title)}\n(.*)", page.read_text(), re.M | re.S)
