@@ -52,7 +52,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         try:
             if requests.get(f"{url}/_local/health", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or not answering yet: keep waiting
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
