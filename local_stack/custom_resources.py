@@ -40,6 +40,7 @@ def run_custom_resources(
         if answer.get("Status") != "SUCCESS":
             raise CustomResourceFailed(f"{logical_id}: {answer.get('Reason', 'no reason given')}")
         data[logical_id] = answer.get("Data") or {}
+        stack.attributes[logical_id] = data[logical_id]  # for `!GetAtt <resource>.<attribute>`
     return data
 
 

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
+from local_stack.authorizers import Authorized, KeySets, Refusal, authorize
 from local_stack.functions import LocalFunction
-from local_stack.template import Route
+from local_stack.template import JwtAuthorizer, Route, RouteAuth
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LocalRoute = Callable[["GatewayHandler"], tuple[int, Any]]
@@ -31,8 +32,13 @@ class Gateway(ThreadingHTTPServer):
         functions: dict[str, LocalFunction],
         allowed_origins: list[str],
         local_routes: dict[tuple[str, str], LocalRoute],
+        authorizers: dict[RouteAuth, JwtAuthorizer] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), GatewayHandler)
+        # The JWT authorizers of the routes that name one (Stack.jwt_authorizer), and the key sets
+        # they read through their issuers' discovery documents.
+        self.authorizers = authorizers or {}
+        self.key_sets = KeySets()
         self.routes: list[tuple[Route, re.Pattern[str], LocalFunction]] = [
             (route, route.pattern(), fn) for fn in functions.values() for route in fn.spec.routes
         ]
@@ -166,6 +172,19 @@ class GatewayHandler(BaseHTTPRequestHandler):
         for name, value in self.headers.items():
             key = name.lower()
             headers[key] = f"{headers[key]},{value}" if key in headers else value
+        authorized: Authorized | None = None
+        if route.auth is not None:
+            if route.auth not in self.server.authorizers:
+                raise KeyError(f"no JWT authorizer {route.auth.authorizer} for {route.method} {route.path}")
+            verdict = authorize(self.server.authorizers[route.auth], route.auth.scopes, headers, self.server.key_sets)
+            if isinstance(verdict, Refusal):
+                self._send(
+                    verdict.status,
+                    json.dumps(verdict.body, separators=(",", ":")).encode(),
+                    {"Content-Type": "application/json", "www-authenticate": verdict.www_authenticate},
+                )
+                return
+            authorized = verdict
         event = http_api_event(
             method=self.command,
             path=url.path,
@@ -176,6 +195,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             path_parameters=path_parameters,
             source_ip=self.client_address[0],
         )
+        if authorized is not None:
+            event["requestContext"]["authorizer"] = authorized.context()
         try:
             result = fn.invoke(event)
         except Exception as err:  # the runtime answers 500 when a handler raises

@@ -57,7 +57,15 @@ class LocalStack:
         self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         for poller in pollers(self.stack, self.functions, self._stopped):
             poller.start()
-        self.gateway = Gateway(self.port, self.functions, self.stack.allowed_origins(), self._local_routes())
+        authorizers = {
+            route.auth: self.stack.jwt_authorizer(route.auth)  # issuers are known now
+            for fn in self.functions.values()
+            for route in fn.spec.routes
+            if route.auth is not None
+        }
+        self.gateway = Gateway(
+            self.port, self.functions, self.stack.allowed_origins(), self._local_routes(), authorizers
+        )
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
         return self
 

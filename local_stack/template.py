@@ -41,14 +41,33 @@ _CfnLoader.add_multi_constructor("!", _intrinsic)
 
 
 @dataclass(frozen=True)
+class RouteAuth:
+    """A route's JWT authorizer: the API's `Auth.Authorizers.<name>`, with the route's scopes."""
+
+    api: str  # the HttpApi's logical id
+    authorizer: str
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str  # as in the template, e.g. /ums/resetpassword/{token}
+    auth: RouteAuth | None = None  # None: no JWT authorizer (none, or AWS_IAM)
 
     def pattern(self) -> re.Pattern[str]:
         regex = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(self.path))  # greedy {proxy+}
         regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", regex)
         return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class JwtAuthorizer:
+    """`Auth.Authorizers.<name>` of an HttpApi with a `JwtConfiguration`, resolved."""
+
+    issuer: str
+    audiences: tuple[str, ...]
+    identity_source: str = "$request.header.Authorization"
 
 
 @dataclass(frozen=True)
@@ -73,13 +92,20 @@ class Stack:
         self.name = name
         self.region = "us-east-1"
         self.template: dict[str, Any] = yaml.load(TEMPLATE_PATH.read_text(), Loader=_CfnLoader)  # noqa: S506
-        self.resources: dict[str, dict[str, Any]] = self.template["Resources"]
         declared = self.template.get("Parameters", {})
         unknown = set(overrides or {}) - set(declared)
         if unknown:
             raise ValueError(f"Unknown parameter(s): {', '.join(sorted(unknown))}")
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
         self.parameters.update(overrides or {})
+        # The resources this stack has: a resource whose `Condition` is false is not created.
+        self.resources: dict[str, dict[str, Any]] = {
+            lid: r
+            for lid, r in self.template["Resources"].items()
+            if "Condition" not in r or self.condition(r["Condition"])
+        }
+        # What custom resources answered (`Data`), for `!GetAtt <resource>.<attribute>`.
+        self.attributes: dict[str, dict[str, Any]] = {}
 
     # --- names of things -------------------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
@@ -175,6 +201,8 @@ class Stack:
     def _get_att(self, logical_id: str, attribute: str) -> str:
         if logical_id not in self.resources:  # made by the SAM transform, e.g. <Function>Role
             return f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{logical_id}/{attribute}"
+        if attribute in self.attributes.get(logical_id, {}):
+            return str(self.attributes[logical_id][attribute])
         resource_type = self.resources[logical_id]["Type"]
         name = self.physical_name(logical_id)
         if resource_type == "AWS::DynamoDB::Table" and attribute == "Arn":
@@ -200,7 +228,7 @@ class Stack:
             env = {**global_env, **props.get("Environment", {}).get("Variables", {})}
             events = props.get("Events", {})
             routes = [
-                Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], self._route_auth(event))
                 for event in events.values()
                 if event["Type"] == "HttpApi"
             ]
@@ -234,6 +262,34 @@ class Stack:
                 )
             )
         return specs
+
+    def _route_auth(self, event: dict[str, Any]) -> RouteAuth | None:
+        """The JWT authorizer of an HttpApi event: the route's `Auth.Authorizer`, else its API's
+        `DefaultAuthorizer`; None for none (`NONE`) and for one without a `JwtConfiguration`
+        (AWS_IAM: the local stack signs nothing, so it checks no signature either)."""
+        props = event["Properties"]
+        api_ref = props.get("ApiId", {"Ref": "ServerlessHttpApi"})  # SAM's implicit API
+        api_id = api_ref["Ref"] if isinstance(api_ref, dict) and "Ref" in api_ref else str(api_ref)
+        api_auth = self.resources.get(api_id, {}).get("Properties", {}).get("Auth", {})
+        route_auth = props.get("Auth", {})
+        name = route_auth.get("Authorizer", api_auth.get("DefaultAuthorizer"))
+        authorizer = api_auth.get("Authorizers", {}).get(name) if isinstance(name, str) else None
+        if not isinstance(authorizer, dict) or "JwtConfiguration" not in authorizer:
+            return None
+        scopes = route_auth.get("AuthorizationScopes", authorizer.get("AuthorizationScopes", []))
+        return RouteAuth(api_id, str(name), tuple(str(s) for s in self.resolve(scopes)))
+
+    def jwt_authorizer(self, auth: RouteAuth) -> JwtAuthorizer:
+        """The authorizer `auth` names, resolved now (its issuer may be a custom resource's
+        attribute, known once the custom resources have run)."""
+        spec = self.resources[auth.api]["Properties"]["Auth"]["Authorizers"][auth.authorizer]
+        config = self.resolve(spec["JwtConfiguration"])
+        audiences = config.get("audience", [])
+        return JwtAuthorizer(
+            issuer=str(config["issuer"]),
+            audiences=tuple(str(a) for a in (audiences if isinstance(audiences, list) else [audiences])),
+            identity_source=str(self.resolve(spec.get("IdentitySource", "$request.header.Authorization"))),
+        )
 
     def allowed_origins(self) -> list[str]:
         api = next(iter(self.of_type("AWS::Serverless::HttpApi").values()), {})

@@ -3,16 +3,26 @@
 import json
 from pathlib import Path
 
-from helpers import FUNCTIONS
+from helpers import FUNCTIONS, STACK
 from ums.crypto import decrypt_token
 from ums.store.models import EventModel, RateLimitModel
 
+from local_stack.functions import LocalFunction
+from local_stack.template import Stack
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+# The example API's function (ExampleApi=true: not in the default stack the other tests use).
+EXAMPLES = {
+    spec.logical_id: LocalFunction(spec, STACK.region)
+    for spec in Stack({"ExampleApi": "true"}).functions()
+    if spec.logical_id not in FUNCTIONS
+}
 # In the order a user meets them. Placeholders are replaced by what earlier steps produced.
 SEQUENCE = [
     ("SignUpFunction", "sign_up.json", 201),
     ("SignInFunction", "sign_in.json", 200),
     ("GetUserFunction", "get_user.json", 200),
+    ("HelloFunction", "hello.json", 200),  # the claims its JWT authorizer passes on
     ("RefreshTokenFunction", "refresh_token.json", 200),
     ("ChangePasswordFunction", "change_password.json", 200),
     ("RequestResetFunction", "request_reset.json", 202),
@@ -45,7 +55,8 @@ def allow_next_reset_request() -> None:
 
 def test_every_event_file_is_in_the_sequence_and_every_function_has_one() -> None:
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted({name for _, name, _ in SEQUENCE})
-    assert {fn for fn, _, _ in SEQUENCE} == set(FUNCTIONS)
+    assert {fn for fn, _, _ in SEQUENCE} == set(FUNCTIONS) | set(EXAMPLES)
+    assert set(EXAMPLES) == {"HelloFunction"}
 
 
 def test_every_function_answers_its_event_file(server_key: str) -> None:
@@ -71,7 +82,7 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         for key, value in state.items():
             text = text.replace(f"REPLACE_WITH_{key}", value)
         allow_next_reset_request()
-        result = FUNCTIONS[function].invoke(json.loads(text))
+        result = {**FUNCTIONS, **EXAMPLES}[function].invoke(json.loads(text))
         if function == "SigningKeysFunction":  # the scheduled rotation: a new key, published first
             assert [key["current"] for key in result["keys"]] == [True, False], result
             continue
@@ -85,6 +96,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         if function == "SignUpFunction":
             state["USER_ID"] = body["id"]
             assert body["email"] == "elon@tesla.com"
+        if function == "HelloFunction":
+            assert body == {"sub": f"ums:{state['USER_ID']}", "scope": "ums:user"}
         if function.startswith("Users"):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 

@@ -24,7 +24,7 @@ class NoManagedPolicies:
         return {}
 
 
-def translated() -> dict[str, Any]:
+def translated(parameters: dict[str, str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)  # the translator asks boto3 for a region
     template: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
     for resource in template["Resources"].values():
@@ -32,7 +32,7 @@ def translated() -> dict[str, Any]:
         for key in ("CodeUri", "ContentUri"):  # what `sam package` turns into S3 locations
             if isinstance(props.get(key), str):
                 props[key] = f"s3://bucket/{props[key].strip('/')}"
-    result: dict[str, Any] = transform(template, {"AWS::Region": REGION}, NoManagedPolicies())
+    result: dict[str, Any] = transform(template, {"AWS::Region": REGION, **(parameters or {})}, NoManagedPolicies())
     return result
 
 
@@ -42,10 +42,28 @@ def test_the_sam_transform_accepts_the_template() -> None:
     assert resources["SigningKey"]["Type"] == "Custom::SigningKey"
 
 
-def test_cfn_lint_finds_no_error_in_the_transformed_template() -> None:
+def test_the_example_api_has_a_jwt_authorizer_trusting_this_stacks_tokens() -> None:
+    resources = translated({"ExampleApi": "true"})["Resources"]
+    api = resources["ExampleHttpApi"]
+    assert api["Type"] == "AWS::ApiGatewayV2::Api" and api["Condition"] == "HasExampleApi"
+    scheme = api["Properties"]["Body"]["components"]["securitySchemes"]["UmsJwtAuthorizer"]
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "jwt" and authorizer["identitySource"] == "$request.header.Authorization"
+    assert authorizer["jwtConfiguration"] == {
+        "issuer": {"Fn::GetAtt": ["SigningKey", "Issuer"]},
+        "audience": [{"Ref": "ProjectId"}],
+    }
+    get = api["Properties"]["Body"]["paths"]["/hello"]["Fn::If"][1]["get"]["Fn::If"][1]
+    assert get["security"] == [{"UmsJwtAuthorizer": ["ums:user"]}]
+    assert {r["Condition"] for lid, r in resources.items() if "Hello" in lid} == {"HasExampleApi"}
+
+
+# ExampleApi=true adds an API whose JWT authorizer's issuer is SigningKey's (not a cycle).
+@pytest.mark.parametrize("example_api", ["false", "true"])
+def test_cfn_lint_finds_no_error_in_the_transformed_template(example_api: str) -> None:
     import json
 
-    matches = lint(json.dumps(translated()), config=ManualArgs(regions=[REGION]))
+    matches = lint(json.dumps(translated({"ExampleApi": example_api})), config=ManualArgs(regions=[REGION]))
     errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
     assert errors == []
 
