@@ -31,6 +31,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
         "UMS_TEST_FAST_HASHING": "1",  # a test stack; `make dev` never sets it
+        # The example API too (GET /hello behind its JWT authorizer: test_jwt_authorizer.py).
+        "UMS_PARAMETER_OVERRIDES": "ExampleApi=true",
     }
     # A running `make dev` may have fixed the emulator's port: this stack takes a free one.
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "UMS_LOCAL_AWS_PORT"):
