@@ -26,6 +26,7 @@ from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
+from ums.store.records import TEMPLATES
 from ums.store.users import User
 from ums.users import email_key, public_record
 
@@ -143,7 +144,7 @@ def apply_reset(body: ResetApply) -> dict[str, Any]:
 def request_reset_for_lookup(body: ResetLookup) -> None:
     """Quicksilver's and the customer guide's request: the user by `user_id`, `email` or
     `mobile`; optional `application_id` and `email_template` (404 if no such template)."""
-    if body.email_template and config_store.get("template", body.email_template) is None:
+    if body.email_template and config_store.get(TEMPLATES, body.email_template) is None:
         raise NotFound(f"No template named '{body.email_template}'")
     if body.user_id:
         user = user_store.get(body.user_id)
