@@ -1,10 +1,13 @@
 """`make bench [QUICK=1]`: the measures of spec/performance.md; see bench/results.json.
-`python -m bench --cost` runs only what measure 7 needs (handler CPU, log bytes, memory sizing)."""
+`python -m bench --cost` runs only what measure 7 needs (handler CPU, log bytes, memory sizing);
+`python -m bench --only 1,3` runs only those measures. A partial run updates its measures in
+bench/results.json and appends when it ran, and the machine's load, to `partial_runs`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +32,32 @@ from bench.sizing import Replayer, handler_cpu, log_bytes, memory_sizing
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
+MEASURES = {1, 2, 3, 4, 5, 6, 7}
+
+
+def _measures(text: str) -> set[int]:
+    chosen = {int(part) for part in text.replace(",", " ").split()}
+    if not chosen or not chosen <= MEASURES:
+        raise argparse.ArgumentTypeError(f"measures are numbers among {sorted(MEASURES)}, e.g. 1,3")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few repetitions: keeps the bench from rotting in CI")
     parser.add_argument("--cost", action="store_true", help="only measure 7 and what it needs; updates results.json")
+    parser.add_argument(
+        "--only",
+        type=_measures,
+        metavar="1,2,3",
+        help="only these measures (the unnumbered ones run in a full run only); updates results.json",
+    )
+    parser.add_argument("--iterations", type=int, help="repetitions of measure 3 and of measure 7's CPU (default 41)")
     args = parser.parse_args()
     runs, iterations, mails, crowd, load_seconds = (3, 5, 5, 1000, 2.0) if args.quick else (9, 41, 50, 10_000, 20.0)
+    iterations = args.iterations or iterations
+    selected: set[int] = {7} if args.cost else args.only or MEASURES
+    full = selected == MEASURES and not args.only
 
     counter = AwsCalls()  # before any AWS client exists
     replayer = Replayer()
@@ -48,50 +71,74 @@ def main() -> None:
     stack = Stack()
     use_endpoint(None, stack.region)
     functions = prepare_process(stack)
-    results: dict[str, Any] = {
+    # The machine's load beside the figures: times are ratios, but a busy machine widens them.
+    run = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "quick": args.quick,
+        "iterations": iterations,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
-    if args.cost:
-        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict[str, Any] = dict(run)
+    if 1 in selected:
+        print("1. cold init (import of the handler / import boto3 + client, fresh processes)")
+        results["cold_init"] = cold_init(stack, runs)
+    if selected & {2, 3, 7}:
         with mock_aws():
             create_resources(stack, functions)
-            results.update(_cost_inputs(Client(functions), counter, replayer, iterations))
+            client = Client(functions)
+            if 7 in selected:
+                results.update(_cost_inputs(client, counter, replayer, iterations))
+            if 2 in selected:
+                print("2. DynamoDB round trips per operation")
+                results["dynamodb_round_trips"] = round_trips(client, counter)
+            if 3 in selected:
+                print("3. handler overhead (handler / the same DynamoDB calls made directly; fixed-cost hasher)")
+                results["handler_overhead"] = _with_fixed_cost_hasher(
+                    lambda: handler_overhead(client, counter, iterations)
+                )
+            if full:
+                print("sign-in refusals: real account (wrong password) vs unknown email (real Argon2)")
+                results["sign_in_refusals"] = refusal_timing(client, counter, iterations)
+                print("revocation cost (the user item every authenticated request reads)")
+                results["revocation_cost"] = revocation_cost()
+                print(f"users select over {crowd} users (DynamoDB calls, items read)")
+                results["users_select"] = users_select(client, counter, crowd)
+    if selected & {4, 5}:
+        with running_local_stack() as base:
+            if 4 in selected:
+                print("4. mail latency (local stack: 202 of a reset request to the mail in /_local/mail)")
+                results["mail_latency"] = mail_latency(base, mails)
+            if 5 in selected:
+                print(f"5. throughput ({load_seconds:g} s each, 8 concurrent clients)")
+                results["throughput"] = throughput(base, load_seconds)
+    if 7 in selected:
+        print("7. cost (measured handler CPU and log bytes, template memory, the prices in bench/prices.json)")
         results["memory_sizing"] = _memory_sizing(stack, results["handler_cpu"])
         results["cost"] = cost(results)
-        RESULTS.write_text(json.dumps({**previous, **results}, indent=2) + "\n")
+    if 6 in selected:
+        print("6. artifact size (after make build)")
+        results["artifact_size"] = artifact_sizes(stack)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if full:
+        results["partial_runs"] = []
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    else:
+        # A partial run updates its measures and says when it ran; the rest keep the full run's figures.
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        measured = {key: value for key, value in results.items() if key not in run}
+        partial = {**run, "measures": sorted(selected), "load_average_at_end": results["load_average_at_end"]}
+        del measured["load_average_at_end"]
+        previous.update(measured)
+        previous["partial_runs"] = [*previous.get("partial_runs", []), partial]
+        RESULTS.write_text(json.dumps(previous, indent=2) + "\n")
+    if selected == {7}:
         print_cost(results)
-        return
-    print("1. cold init (import of the handler / import boto3 + client, fresh processes)")
-    results["cold_init"] = cold_init(stack, runs)
-    with mock_aws():
-        create_resources(stack, functions)
-        client = Client(functions)
-        results.update(_cost_inputs(client, counter, replayer, iterations))
-        print("2. DynamoDB round trips per operation")
-        results["dynamodb_round_trips"] = round_trips(client, counter)
-        print("3. handler overhead (handler / the same DynamoDB calls made directly; fixed-cost hasher)")
-        results["handler_overhead"] = _with_fixed_cost_hasher(lambda: handler_overhead(client, counter, iterations))
-        print("sign-in refusals: real account (wrong password) vs unknown email (real Argon2)")
-        results["sign_in_refusals"] = refusal_timing(client, counter, iterations)
-        print("revocation cost (the user item every authenticated request reads)")
-        results["revocation_cost"] = revocation_cost()
-        print(f"users select over {crowd} users (DynamoDB calls, items read)")
-        results["users_select"] = users_select(client, counter, crowd)
-    with running_local_stack() as base:
-        print("4. mail latency (local stack: 202 of a reset request to the mail in /_local/mail)")
-        results["mail_latency"] = mail_latency(base, mails)
-        print(f"5. throughput ({load_seconds:g} s each, 8 concurrent clients)")
-        results["throughput"] = throughput(base, load_seconds)
-    print("7. cost (measured handler CPU and log bytes, template memory, the prices in bench/prices.json)")
-    results["memory_sizing"] = _memory_sizing(stack, results["handler_cpu"])
-    results["cost"] = cost(results)
-    print("6. artifact size (after make build)")
-    results["artifact_size"] = artifact_sizes(stack)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print_table(results)
+    else:
+        print_table(results)
+    start, end = results["load_average_at_start"], results["load_average_at_end"]
+    print(f"load average (1, 5, 15 min): {start} at start, {end} at end")
     print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
 
 
@@ -165,40 +212,57 @@ def print_table(results: dict[str, Any]) -> None:
         for row in rows:
             print("  " + "  ".join(str(row.get(c, "")).ljust(w) for c, w in zip(columns, widths, strict=True)))
 
-    table("1. cold init (target ratio <= 1.5)", results["cold_init"], ["function", "import_ms", "baseline_ms", "ratio"])
-    worst = max((r for r in results["cold_init"] if r["api"]), key=lambda r: r["ratio"])
-    print(f"  worst API function: {worst['function']} {worst['ratio']}")
-    table("2. DynamoDB round trips", results["dynamodb_round_trips"], ["operation", "calls", "target", "api"])
-    table(
-        "3. handler overhead (target ratio <= 1.3)",
-        results["handler_overhead"],
-        ["operation", "handler_ms", "direct_ms", "ratio"],
-    )
-    table(
-        "sign-in refusals: known email + wrong password vs unknown email (same status, calls and hashing)",
-        [results["sign_in_refusals"]],
-        ["iterations", "known_ms", "unknown_ms", "ratio", "same_calls", "known_calls"],
-    )
-    table(
-        "revocation cost (revoked sessions ride on the user item: no extra call)",
-        results["revocation_cost"],
-        ["revoked_sessions", "user_item_bytes", "read_units", "get_user_calls"],
-    )
-    table(
-        "4. mail latency (target p95 <= 1000 ms)", [results["mail_latency"]], ["requests", "p50_ms", "p95_ms", "max_ms"]
-    )
-    table(
-        "5. throughput and errors (target: 0 errors)",
-        results["throughput"],
-        ["operation", "clients", "seconds", "requests", "errors", "per_second"],
-    )
-    print_cost(results)
-    table(
-        "users select (GET /ums/users)",
-        results["users_select"],
-        ["select", "users", "matched", "dynamodb_calls", "items_read", "ms", "api"],
-    )
-    table("6. artifact size", results["artifact_size"], ["artifact", "bytes", "target", "boto_bundled"])
+    # A partial run (--only) prints only what it measured.
+    if "cold_init" in results:
+        table(
+            "1. cold init (target ratio <= 1.5; cpu_ratio: the same in CPU time, steadier on a busy machine)",
+            results["cold_init"],
+            ["function", "import_ms", "baseline_ms", "ratio", "import_cpu_ms", "baseline_cpu_ms", "cpu_ratio"],
+        )
+        worst = max((r for r in results["cold_init"] if r["api"]), key=lambda r: r["ratio"])
+        print(f"  worst API function: {worst['function']} {worst['ratio']}")
+    if "dynamodb_round_trips" in results:
+        table("2. DynamoDB round trips", results["dynamodb_round_trips"], ["operation", "calls", "target", "api"])
+    if "handler_overhead" in results:
+        table(
+            "3. handler overhead (target ratio <= 1.3; cpu_ratio: in thread CPU time; none: no AWS call)",
+            results["handler_overhead"],
+            ["operation", "handler_ms", "direct_ms", "ratio", "cpu_ratio"],
+        )
+    if "sign_in_refusals" in results:
+        table(
+            "sign-in refusals: known email + wrong password vs unknown email (same status, calls and hashing)",
+            [results["sign_in_refusals"]],
+            ["iterations", "known_ms", "unknown_ms", "ratio", "same_calls", "known_calls"],
+        )
+    if "revocation_cost" in results:
+        table(
+            "revocation cost (revoked sessions ride on the user item: no extra call)",
+            results["revocation_cost"],
+            ["revoked_sessions", "user_item_bytes", "read_units", "get_user_calls"],
+        )
+    if "mail_latency" in results:
+        table(
+            "4. mail latency (target p95 <= 1000 ms)",
+            [results["mail_latency"]],
+            ["requests", "p50_ms", "p95_ms", "max_ms"],
+        )
+    if "throughput" in results:
+        table(
+            "5. throughput and errors (target: 0 errors)",
+            results["throughput"],
+            ["operation", "clients", "seconds", "requests", "errors", "per_second"],
+        )
+    if "cost" in results:
+        print_cost(results)
+    if "users_select" in results:
+        table(
+            "users select (GET /ums/users)",
+            results["users_select"],
+            ["select", "users", "matched", "dynamodb_calls", "items_read", "ms", "api"],
+        )
+    if "artifact_size" in results:
+        table("6. artifact size", results["artifact_size"], ["artifact", "bytes", "target", "boto_bundled"])
 
 
 if __name__ == "__main__":

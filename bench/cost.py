@@ -5,7 +5,8 @@ Per request: API Gateway and Lambda request prices; Lambda GB-seconds from the m
 (bench/sizing.py: measured handler CPU, assumed AWS call latencies) at the memory size that
 template.yaml gives the function; the DynamoDB units of the operation (measure 2, priced in
 bench/prices.json); the bytes logged (the function's lines as measured, Lambda's START/END/REPORT
-lines, the API access log line of template.yaml's format); X-Ray traces at the sampled fraction.
+lines when the function's LoggingConfig lets them through, the API access log line of template.yaml's
+format); X-Ray traces at the sampled fraction.
 Every assumption is in bench/prices.json and printed with the figure."""
 
 from __future__ import annotations
@@ -46,6 +47,22 @@ ACCESS_LOG_VALUES = {
 
 def platform_log_bytes() -> int:
     return sum(len(line.encode()) + 1 for line in PLATFORM_LINES)
+
+
+def logging_config(template: dict[str, Any], function: str) -> dict[str, Any]:
+    """The function's LoggingConfig as the SAM transform makes it: Globals' merged with its own."""
+    globals_ = template.get("Globals", {}).get("Function", {}).get("LoggingConfig", {})
+    own = template["Resources"][function]["Properties"].get("LoggingConfig", {})
+    return {**globals_, **own}
+
+
+def platform_lines_emitted(template: dict[str, Any], function: str) -> bool:
+    """Whether Lambda writes its START/END/REPORT lines to the function's log group: always in the
+    Text format; in JSON only when SystemLogLevel is INFO (the default) or DEBUG, not WARN."""
+    config = logging_config(template, function)
+    if config.get("LogFormat", "Text") != "JSON":
+        return True
+    return bool(config.get("SystemLogLevel", "INFO") != "WARN")
 
 
 def access_log_bytes(template: dict[str, Any]) -> int:
@@ -98,11 +115,12 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
     cpu = {row["operation"]: row for row in results["handler_cpu"]}
     logged = {row["operation"]: row["bytes"] for row in results["log_bytes"]}
     hashing_ms = _argon2_seconds() * 1000
-    fixed_log_bytes = platform_log_bytes() + access_log_bytes(stack.template)
     each: dict[str, dict[str, float]] = {}
     operations = []
     for op, count in prices["requests_per_mau"].items():
         function = prices["functions"][op]
+        platform = platform_log_bytes() if platform_lines_emitted(stack.template, function) else 0
+        fixed_log_bytes = platform + access_log_bytes(stack.template)
         row = cpu[op]
         cpu_ms = row["cpu_ms"] + (hashing_ms if op == "sign-in" else 0)
         duration = duration_ms(cpu_ms, row["aws_calls"], memory[function], model)
@@ -120,6 +138,7 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
     per_mau = sum(components.values())
     floor = components["requests"]
     requests = sum(prices["requests_per_mau"].values())
+    functions = sorted({prices["functions"][op] for op in prices["requests_per_mau"]})
     essentials = prices["cognito_essentials_per_mau"]
     return {
         "prices_as_of": prices["as_of"],
@@ -131,12 +150,20 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
         "share_of_floor": round(floor / per_mau, 2),
         "per_mau_by_component": {name: round(value, 8) for name, value in components.items()},
         "target": ">= 50x cheaper than Essentials (spec); >= 280x (issue 8)",
-        "assumptions": [*_assumptions(prices, requests, hashing_ms, stack.template), *operations],
+        "assumptions": [*_assumptions(prices, requests, hashing_ms, stack.template, functions), *operations],
     }
 
 
-def _assumptions(prices: dict[str, Any], requests: int, hashing_ms: float, template: dict[str, Any]) -> list[str]:
+def _assumptions(
+    prices: dict[str, Any], requests: int, hashing_ms: float, template: dict[str, Any], functions: list[str]
+) -> list[str]:
     p, model = prices, prices["lambda_model"]
+    emitting = [f for f in functions if platform_lines_emitted(template, f)]
+    platform = (
+        f"Lambda's START/END/REPORT {platform_log_bytes()} B ({', '.join(emitting)})"
+        if emitting
+        else "no START/END/REPORT lines (template.yaml: LogFormat JSON, SystemLogLevel WARN)"
+    )
     per_request = p["http_api_per_million_requests"] + p["lambda_per_million_requests"]
     return [
         f"{requests} requests per MAU: " + ", ".join(f"{c} {op}" for op, c in p["requests_per_mau"].items()),
@@ -148,6 +175,6 @@ def _assumptions(prices: dict[str, Any], requests: int, hashing_ms: float, templ
         f"floor: the request prices alone, {requests} x ${per_request:.2f}/M",
         f"Lambda duration = cpu x {model['cpu_speed']} x max(1, {model['full_vcpu_mb']} MB / memory) "
         f"+ AWS call latencies (assumed, ms) {model['aws_call_ms']}; Argon2id {hashing_ms:.1f} ms cpu per sign-in",
-        f"logs per request: the function's lines measured at INFO + Lambda's START/END/REPORT "
-        f"{platform_log_bytes()} B + one API access log line {access_log_bytes(template)} B",
+        f"logs per request: the function's lines measured at INFO + {platform} "
+        f"+ one API access log line {access_log_bytes(template)} B",
     ]

@@ -28,9 +28,11 @@ class Client:
         path_parameters: dict[str, str] | None = None,
         query: str = "",
         source_ip: str = "127.0.0.1",
+        route_path: str | None = None,
     ) -> tuple[int, Any]:
+        """Invokes `function` through its first route, or the one whose template path is `route_path`."""
         fn = self.functions[function]
-        route = fn.spec.routes[0]
+        route = next(r for r in fn.spec.routes if route_path in (None, r.path))
         path = route.path.format(**path_parameters) if path_parameters else route.path
         headers = {"content-type": "text/plain;charset=UTF-8"}
         if token:
@@ -86,6 +88,9 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
         new_user()
         _, tokens = client.call("SignInFunction", {"method": "ums", "email": state["email"], "password": PASSWORD})
         state.update(tokens)
+
+    def nothing() -> None:
+        pass
 
     def fresh_email() -> None:
         state["email"] = f"bench-{uuid.uuid4().hex}@example.com"
@@ -169,4 +174,11 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             lambda: client.call("DeleteUserFunction", {"password": PASSWORD}, token=state["access_token"]),
             200,
         ),
+        # What an API Gateway JWT authorizer (or any OIDC library) fetches: no DynamoDB call.
+        "openid configuration": (
+            nothing,
+            lambda: client.call("WellKnownFunction", route_path="/.well-known/openid-configuration"),
+            200,
+        ),
+        "jwks": (nothing, lambda: client.call("WellKnownFunction", route_path="/.well-known/jwks.json"), 200),
     }
