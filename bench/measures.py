@@ -429,6 +429,7 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str
     from ums.config import settings
     from ums.store import config as config_store
     from ums.store.models import UserModel
+    from ums.store.records import POLICIES, PolicyData
     from ums.users import new_user
 
     with UserModel.batch_write() as batch:
@@ -437,8 +438,13 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str
             user.active = i % 7 != 0
             batch.save(user)
     key = api_keys.create("bench")
-    policy = {"subjects": ["apk:<.*>"], "resources": ["ums.users"], "actions": {"read": []}}
-    config_store.put("policy", "bench", policy, create=True)
+    policy: PolicyData = {
+        "description": None,
+        "subjects": ["apk:<.*>"],
+        "resources": ["ums.users"],
+        "actions": {"read": []},
+    }
+    config_store.put(POLICIES, "bench", policy, create=True)
     _, tokens = client.call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]})
     cases = {
         "email equality": [{"field": "email"}, "=", f"crowd{users // 2}@example.com"],

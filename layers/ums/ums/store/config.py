@@ -4,7 +4,7 @@ API keys), typed by their `Kind` (`ums.store.records`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, cast
 
 from pynamodb.exceptions import PutError
 
@@ -18,20 +18,8 @@ D = TypeVar("D", bound=Mapping[str, object])
 R = TypeVar("R", bound=Mapping[str, object])
 
 
-# `get` and `put` also take a kind by its bare name and give an untyped record back, for the two
-# callers that still name one so (`ums.resets`' template check, `bench.measures.users_select`): to be
-# removed once they pass `records.TEMPLATES` and `records.POLICIES`.
-
-
-@overload
-def get(kind: Kind[Any, R], item_id: str) -> R | None: ...
-@overload
-def get(kind: str, item_id: str) -> dict[str, Any] | None: ...
-def get(kind: Kind[Any, R] | str, item_id: str) -> R | dict[str, Any] | None:
+def get(kind: Kind[Any, R], item_id: str) -> R | None:
     """The item, or None."""
-    if isinstance(kind, str):
-        found = get_or_none(ConfigModel, kind, item_id)
-        return _fields(found) if found is not None else None
     item = get_or_none(ConfigModel, kind.name, item_id)
     return _record(kind, item) if item is not None else None
 
@@ -40,13 +28,9 @@ def list_all(kind: Kind[Any, R]) -> list[R]:
     return [_record(kind, item) for item in ConfigModel.query(kind.name)]
 
 
-@overload
-def put(kind: Kind[D, R], item_id: str, data: D, *, create: bool) -> R: ...
-@overload
-def put(kind: str, item_id: str, data: Mapping[str, object], *, create: bool) -> dict[str, Any]: ...
-def put(kind: Kind[D, R] | str, item_id: str, data: D | Mapping[str, object], *, create: bool) -> R | dict[str, Any]:
+def put(kind: Kind[D, R], item_id: str, data: D, *, create: bool) -> R:
     """Creates (409 if it exists) or replaces an item; returns it as stored."""
-    name = kind if isinstance(kind, str) else kind.name
+    name = kind.name
     now = now_rfc3339()
     existing = None if create else get_or_none(ConfigModel, name, item_id)
     created_at = existing.created_at if existing else now
@@ -57,7 +41,7 @@ def put(kind: Kind[D, R] | str, item_id: str, data: D | Mapping[str, object], *,
         if condition_failed(err):
             raise Conflict(f"{name} '{item_id}' already exists") from None
         raise
-    return _fields(item) if isinstance(kind, str) else _record(kind, item)
+    return _record(kind, item)
 
 
 def delete(kind: Kind[Any, Any], item_id: str) -> None:
