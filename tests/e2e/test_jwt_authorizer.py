@@ -171,11 +171,14 @@ def _a_key_not_in_the_set(token: str, kid: str, key: rsa.RSAPrivateKey) -> str:
     return jwt.encode(claims_of(token), other, algorithm="RS256", headers={"kid": kid})
 
 
-def _resigned(**changes: Any) -> Callable[[str, str, rsa.RSAPrivateKey], str]:
-    """The token's claims with `changes`, genuinely signed with the stack's key."""
+def _resigned(times: dict[str, int] | None = None, **changes: Any) -> Callable[[str, str, rsa.RSAPrivateKey], str]:
+    """The token's claims with `changes` (and `times`: seconds from when it is forged), genuinely
+    signed with the stack's key."""
 
     def forge(token: str, kid: str, key: rsa.RSAPrivateKey) -> str:
-        return jwt.encode({**claims_of(token), **changes}, key, algorithm="RS256", headers={"kid": kid})
+        now = int(time.time())
+        claims = {**claims_of(token), **changes, **{name: now + s for name, s in (times or {}).items()}}
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
     return forge
 
@@ -188,9 +191,9 @@ FORGERIES: dict[str, Callable[[str, str, rsa.RSAPrivateKey], str]] = {
     "a key not in the set": _a_key_not_in_the_set,
     "wrong iss": _resigned(iss="https://attacker.example.com"),
     "wrong aud": _resigned(aud="another-project"),
-    "expired": _resigned(iat=int(time.time()) - 7200, nbf=int(time.time()) - 7200, exp=int(time.time()) - 60),
-    "not yet valid": _resigned(nbf=int(time.time()) + 3600),
-    "issued in the future": _resigned(iat=int(time.time()) + 3600, nbf=int(time.time()) - 10),
+    "expired": _resigned({"iat": -7200, "nbf": -7200, "exp": -60}),
+    "not yet valid": _resigned({"nbf": 3600}),
+    "issued in the future": _resigned({"iat": 3600, "nbf": -10}),
 }
 
 
