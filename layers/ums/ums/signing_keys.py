@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ums.config import settings
+from ums.errors import Conflict
 
 ALGORITHM = "RS256"  # the only family API Gateway's JWT authorizers accept
 KEY_BITS = 2048
@@ -187,9 +188,20 @@ def save(keys: KeySet) -> None:
 
 
 def rotate(*, immediate: bool = False, now: int | None = None) -> dict[str, Any]:
-    """Adds a new signing key (see the module's docstring); what an operator may see of the result."""
+    """Adds a new signing key (see the module's docstring); what an operator may see of the result.
+
+    While an earlier rotation's key still waits to sign, a plain rotation is a 409: each would add
+    a key to the secret (at most 64 KiB) and to every JWKS, and none would sign sooner."""
     at = int(time.time()) if now is None else now
-    keys = rotated(key_set(fresh=True), at, immediate=immediate)
+    keys = key_set(fresh=True)
+    waiting = [k for k in keys.keys if k["signs_from"] > at]
+    if not immediate and waiting and keys.signing(at) is not None:
+        newest = max(waiting, key=lambda k: k["signs_from"])
+        raise Conflict(
+            f"A rotation is already under way: key '{newest['kid']}' signs from {newest['signs_from']} "
+            "(Unix time); rotate again after that, or with immediate true for a leaked key"
+        )
+    keys = rotated(keys, at, immediate=immediate)
     save(keys)
     return summary(keys, at)
 

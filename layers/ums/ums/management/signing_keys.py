@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ums import signing_keys
-from ums.errors import BadRequest, Conflict
+from ums.errors import BadRequest
 from ums.http import Request
 from ums.inputs import reject_unknown_fields
 from ums.management import common
@@ -45,16 +45,4 @@ def list_signing_keys() -> dict[str, Any]:
 
 @router.post("/rotate")
 def rotate_signing_key() -> dict[str, Any]:
-    now = int(time.time())
-    now_too = immediate(router.context["request"])
-    if not now_too:
-        keys = signing_keys.key_set(fresh=True)
-        current = keys.signing(now)
-        waiting = [k for k in keys.keys if k["signs_from"] > now]
-        if current is not None and waiting:
-            newest = max(waiting, key=lambda k: k["signs_from"])
-            raise Conflict(
-                f"A rotation is already under way: key '{newest['kid']}' signs from {newest['signs_from']} "
-                "(Unix time); rotate again after that, or with immediate true for a leaked key"
-            )
-    return signing_keys.rotate(immediate=now_too, now=now)
+    return signing_keys.rotate(immediate=immediate(router.context["request"]))
