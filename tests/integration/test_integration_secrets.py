@@ -9,8 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from helpers import STACK, manage
-from ums import integration_secrets
+from ums import operator_secrets
 from ums.config import settings
+from ums.operator_secrets import INTEGRATION_PASSWORDS
 
 
 class FakeSmtp:
@@ -115,18 +116,18 @@ def test_a_mail_provider_outage_on_the_test_button_is_a_502(aws: None, smtp: typ
 
 
 def test_reads_are_cached_for_max_age_and_a_write_refreshes_them(aws: None) -> None:
-    assert integration_secrets.MAX_AGE == 300
-    integration_secrets.write("i1", "first")
+    assert operator_secrets.MAX_AGE == 300
+    INTEGRATION_PASSWORDS.write("i1", "first")
     stored_elsewhere("i1", "second")
-    assert integration_secrets.read("i1") == "first"  # cached
-    assert integration_secrets.read("i1", fresh=True) == "second"
-    integration_secrets.write("i1", "third")
-    assert integration_secrets.read("i1") == "third"
+    assert INTEGRATION_PASSWORDS.read("i1") == "first"  # cached
+    assert INTEGRATION_PASSWORDS.read("i1", fresh=True) == "second"
+    INTEGRATION_PASSWORDS.write("i1", "third")
+    assert INTEGRATION_PASSWORDS.read("i1") == "third"
 
 
 def test_a_deleted_integration_loses_its_password(aws: None, smtp: type[FakeSmtp]) -> None:
     integration = smtp_integration("pw")
-    assert integration_secrets.read(integration["id"]) == "pw"
+    assert INTEGRATION_PASSWORDS.read(integration["id"]) == "pw"
     assert manage(f"integrations/{integration['id']}", method="DELETE").status == 200
-    assert integration_secrets.read(integration["id"], fresh=True) is None
-    assert integration_secrets.read("never-had-one") is None
+    assert INTEGRATION_PASSWORDS.read(integration["id"], fresh=True) is None
+    assert INTEGRATION_PASSWORDS.read("never-had-one") is None

@@ -35,7 +35,7 @@ OTHER_AWS = {
     "ums.crypto": "KMS (reset tokens in the outbox)",
     "ums.automation.mail": "SES",
     "ums.automation.pipeline": "EventBridge (publishing events)",
-    "ums.integration_secrets": "Secrets Manager (integration secrets)",
+    "ums.operator_secrets": "Secrets Manager (integration passwords, OAuth client secrets)",
     "ums.signing_keys": "Secrets Manager (writing the token signing keys on rotation)",
 }
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")

@@ -28,6 +28,7 @@ class Settings:
     token_key_alias: str
     event_bus_name: str
     integration_secret_prefix: str
+    oauth_secret_prefix: str  # OAuth providers' client secrets in Secrets Manager
     reset_token_ttl: int
     jwt_secret_name: str
     access_token_ttl: int
@@ -60,6 +61,7 @@ def settings() -> Settings:
         token_key_alias=env.get("TOKEN_KEY_ALIAS", "alias/ums-reset-tokens"),
         event_bus_name=env.get("EVENT_BUS_NAME", "ums"),
         integration_secret_prefix=env.get("INTEGRATION_SECRET_PREFIX", "ums/integrations/"),
+        oauth_secret_prefix=env.get("OAUTH_SECRET_PREFIX", "ums/oauth-providers/"),
         reset_token_ttl=int(env.get("RESET_TOKEN_TTL", "3600")),
         jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),
         access_token_ttl=int(env.get("ACCESS_TOKEN_TTL", "7200")),

@@ -23,9 +23,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ums import integration_secrets
 from ums.automation.templates import header_value
 from ums.config import settings
+from ums.operator_secrets import INTEGRATION_PASSWORDS
 from ums.store.records import Integration, SesIntegration, SmtpIntegration
 
 SES_MAX_ATTEMPTS = 3  # botocore standard mode: the first call and 2 retries, with backoff
@@ -142,11 +142,11 @@ def _send_smtp(integration: SmtpIntegration, mail: Mail) -> str:
 def _login(smtp: smtplib.SMTP, integration_id: str, username: str) -> None:
     """Logs in with the integration's password. The password is read through a cache: a refused
     login is tried once more with a fresh read, in case it was rotated in the last few minutes."""
-    cached = integration_secrets.read(integration_id) or ""
+    cached = INTEGRATION_PASSWORDS.read(integration_id) or ""
     try:
         smtp.login(username, cached)
     except smtplib.SMTPAuthenticationError:
-        fresh = integration_secrets.read(integration_id, fresh=True) or ""
+        fresh = INTEGRATION_PASSWORDS.read(integration_id, fresh=True) or ""
         if fresh == cached:
             raise
         smtp.login(username, fresh)

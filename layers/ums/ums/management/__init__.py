@@ -1,5 +1,6 @@
 """The management API (`ANY /management/{proxy+}`): events (read only), integrations,
-automations, templates, applications, policies, API keys and the access-token signing keys.
+automations, templates, applications, policies, API keys, OAuth providers and the access-token
+signing keys.
 
 Powertools' `APIGatewayHttpResolver` routes; each kind is one router in its own module, with its
 validation (items are checked when saved, so nothing fails later when mail is due). The resolver
@@ -18,7 +19,17 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from ums.errors import MethodNotAllowed, NotFound
 from ums.http import Request, Response
-from ums.management import applications, automations, events, integrations, keys, policies, signing_keys, templates
+from ums.management import (
+    applications,
+    automations,
+    events,
+    integrations,
+    keys,
+    oauth_providers,
+    policies,
+    signing_keys,
+    templates,
+)
 
 PREFIX = "/management"
 ROUTERS: dict[str, APIGatewayHttpRouter] = {
@@ -29,6 +40,7 @@ ROUTERS: dict[str, APIGatewayHttpRouter] = {
     "applications": applications.router,
     "policies": policies.router,
     "keys": keys.router,
+    "oauth-providers": oauth_providers.router,
     "signing-keys": signing_keys.router,
 }
 # What a path segment may hold as the resolver matches it: RFC 3986's pchar, '%' included.

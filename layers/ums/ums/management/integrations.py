@@ -1,6 +1,6 @@
 """/management/integrations: how mail leaves (SES or SMTP), and the "Test integration" button.
 
-SMTP passwords go to `ums.integration_secrets`: the table only records `has_password`.
+SMTP passwords go to `ums.operator_secrets`: the table only records `has_password`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from ums import integration_secrets
 from ums.errors import BadRequest, MailProviderUnavailable
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
+from ums.operator_secrets import INTEGRATION_PASSWORDS
 from ums.store import config as config_store
 from ums.store.records import INTEGRATIONS, IntegrationData, TlsMode
 from ums.users import normalize_email
@@ -89,7 +89,7 @@ def create_integration() -> tuple[dict[str, Any], int]:
     data = validate(body)
     password = _password(body)
     if password is not None:
-        integration_secrets.write(item_id, password)
+        INTEGRATION_PASSWORDS.write(item_id, password)
     data["has_password"] = password is not None
     return common.save(INTEGRATIONS, item_id, data, create=True), 201
 
@@ -106,7 +106,7 @@ def replace_integration(item_id: str) -> dict[str, Any]:
     data = validate(body)
     password = _password(body)
     if password is not None:  # an omitted password keeps the stored one
-        integration_secrets.write(item_id, password)
+        INTEGRATION_PASSWORDS.write(item_id, password)
     data["has_password"] = password is not None or bool(existing.get("has_password"))
     return common.save(INTEGRATIONS, item_id, data, create=False)
 
@@ -114,7 +114,7 @@ def replace_integration(item_id: str) -> dict[str, Any]:
 @router.delete("/<item_id>")
 def delete_integration(item_id: str) -> dict[str, Any]:
     common.existing(INTEGRATIONS, item_id)
-    integration_secrets.delete(item_id)
+    INTEGRATION_PASSWORDS.delete(item_id)
     config_store.delete(INTEGRATIONS, item_id)
     return {}
 

@@ -28,7 +28,7 @@ class Stored(TypedDict):
 
 
 # Integrations: how mail leaves. An SMTP password is kept in Secrets Manager
-# (`ums.integration_secrets`), never here: the item records only whether there is one.
+# (`ums.operator_secrets`), never here: the item records only whether there is one.
 TlsMode = Literal["starttls", "implicit", "none"]
 
 
@@ -135,6 +135,54 @@ class ApiKey(ApiKeyData, Stored):
     pass
 
 
+# OAuth providers (`ums.oauth`): how users sign in with Google, GitHub, ... The client secret is
+# kept in Secrets Manager (`ums.operator_secrets`), never here: the item records only whether
+# there is one.
+OAuthType = Literal["oidc", "oauth2"]
+
+
+class OAuthClaimMap(TypedDict):
+    """Where a plain OAuth 2 provider's user-info answer keeps each claim: a field name, or a
+    dotted path (`picture.data.url`). `email_verified` may instead be a constant the provider
+    guarantees (true or false); absent, emails are taken as unverified."""
+
+    subject: str
+    email: str
+    email_verified: NotRequired[str | bool]
+    name: NotRequired[str]
+    picture: NotRequired[str]
+
+
+class OAuthProviderData(TypedDict):
+    """One provider, by the `name` Jexia's SDK passes as `provider` (the item's id).
+
+    `oidc`: `issuer` (its discovery document gives the endpoints and keys; ID tokens are
+    verified). `oauth2`: the three endpoints and `claims` (plus GitHub's `emails_endpoint`, which
+    lists a user's addresses with their verification). `redirects` are the exact URLs the
+    provider may send the browser back to, the first being the default. `auto_link`: a sign-in
+    whose provider asserts a verified email of an existing user links the identity to it."""
+
+    name: str
+    type: OAuthType
+    preset: str | None
+    client_id: str
+    scopes: list[str]
+    redirects: list[str]
+    auto_link: bool
+    issuer: str | None
+    authorization_endpoint: str | None
+    token_endpoint: str | None
+    userinfo_endpoint: str | None
+    emails_endpoint: str | None
+    claims: OAuthClaimMap | None
+    authorize_params: dict[str, str]  # extra authorization-request parameters (Apple's response_mode)
+    has_client_secret: NotRequired[bool]  # set by the management API beside the validated fields
+
+
+class OAuthProvider(OAuthProviderData, Stored):
+    pass
+
+
 # A kind's records come out (covariant: a Kind[..., Template] is a Kind[..., Mapping]); its data
 # goes in and stays exact (invariant), so a dict literal given to `put` is checked as that data.
 D = TypeVar("D", bound=Mapping[str, object])
@@ -155,3 +203,4 @@ TEMPLATES: Kind[TemplateData, Template] = Kind("template")
 APPLICATIONS: Kind[ApplicationData, Application] = Kind("application")
 POLICIES: Kind[PolicyData, Policy] = Kind("policy")
 API_KEYS: Kind[ApiKeyData, ApiKey] = Kind("apikey")
+OAUTH_PROVIDERS: Kind[OAuthProviderData, OAuthProvider] = Kind("oauth-provider")

@@ -1,0 +1,76 @@
+"""/management/oauth-providers: the providers users sign in with (`ums.oauth.providers`).
+
+Keyed by `name` (what Jexia's SDK passes as `provider`). The client secret goes to Secrets
+Manager (`ums.operator_secrets`): the table only records `has_client_secret`, and no answer
+ever holds the secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from ums.errors import BadRequest
+from ums.management import common
+from ums.oauth.providers import check_name, validate
+from ums.operator_secrets import OAUTH_CLIENT_SECRETS
+from ums.store import config as config_store
+from ums.store.records import OAUTH_PROVIDERS
+
+router = APIGatewayHttpRouter()
+
+
+def _client_secret(body: dict[str, Any]) -> str | None:
+    secret = body.get("client_secret")
+    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 8192):
+        raise BadRequest("Field 'client_secret' must be a non-empty string")
+    return secret
+
+
+def shown(item: Any) -> dict[str, Any]:
+    return {k: v for k, v in common.public(item).items() if k != "client_secret"}
+
+
+@router.get("/")
+def list_providers() -> list[dict[str, Any]]:
+    return [shown(item) for item in config_store.list_all(OAUTH_PROVIDERS)]
+
+
+@router.post("/")
+def create_provider() -> tuple[dict[str, Any], int]:
+    body = common.body(router)
+    name = check_name(body.get("name", body.get("preset")))
+    data = validate(body, name)
+    secret = _client_secret(body)
+    data["has_client_secret"] = secret is not None
+    saved = common.save(OAUTH_PROVIDERS, name, data, create=True)  # 409 before the secret is touched
+    if secret is not None:
+        OAUTH_CLIENT_SECRETS.write(name, secret)
+    return shown(saved), 201
+
+
+@router.get("/<name>")
+def get_provider(name: str) -> dict[str, Any]:
+    return shown(common.existing(OAUTH_PROVIDERS, name))
+
+
+@router.put("/<name>")
+def replace_provider(name: str) -> dict[str, Any]:
+    body = common.body(router)
+    existing = common.existing(OAUTH_PROVIDERS, name)
+    common.same_name(body, name)
+    data = validate(body, name)
+    secret = _client_secret(body)
+    if secret is not None:  # an omitted secret keeps the stored one
+        OAUTH_CLIENT_SECRETS.write(name, secret)
+    data["has_client_secret"] = secret is not None or bool(existing.get("has_client_secret"))
+    return shown(common.save(OAUTH_PROVIDERS, name, data, create=False))
+
+
+@router.delete("/<name>")
+def delete_provider(name: str) -> dict[str, Any]:
+    common.existing(OAUTH_PROVIDERS, name)
+    OAUTH_CLIENT_SECRETS.delete(name)
+    config_store.delete(OAUTH_PROVIDERS, name)
+    return {}
