@@ -42,18 +42,12 @@ class Answer:
 def reset_aws_clients() -> None:
     """Forget cached AWS clients and cached secrets: each test has a fresh emulator."""
     from aws_lambda_powertools.utilities import parameters
+    from pynamodb.models import Model
     from ums.store import models
 
-    for model in (
-        models.UserModel,
-        models.UniqueValueModel,
-        models.SessionModel,
-        models.ResetTokenModel,
-        models.RateLimitModel,
-        models.EventModel,
-        models.ConfigModel,
-    ):
-        model._connection = None
+    for model in vars(models).values():
+        if isinstance(model, type) and issubclass(model, Model) and model is not Model:
+            model._connection = None
     parameters.clear_caches()
 
 

@@ -39,6 +39,8 @@ SEQUENCE = [
     ("UsersUpdateFunction", "users_update.json", 200),
     ("UsersDeleteFunction", "users_delete.json", 200),
     ("WellKnownFunction", "well_known.json", 200),
+    ("OAuthInitFunction", "oauth_init.json", 200),  # provider github, configured below
+    ("OAuthAuthFunction", "oauth_auth.json", 401),  # a state /oauth/init never gave
     ("SigningKeysFunction", "signing_keys_rotation.json", None),
 ]
 
@@ -60,8 +62,9 @@ def test_every_event_file_is_in_the_sequence_and_every_function_has_one() -> Non
 
 
 def test_every_function_answers_its_event_file(server_key: str) -> None:
+    from ums.oauth import providers
     from ums.store import config as config_store
-    from ums.store.records import POLICIES, PolicyData
+    from ums.store.records import OAUTH_PROVIDERS, POLICIES, PolicyData
 
     key, secret = server_key.split(":")
     apk = FUNCTIONS["SignInFunction"].invoke(
@@ -75,6 +78,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         "actions": {"read": [], "update": [], "delete": []},
     }
     config_store.put(POLICIES, "all-keys", policy, create=True)
+    github = {"preset": "github", "client_id": "Iv1.example", "redirects": ["https://app.example.com/oauth/callback"]}
+    config_store.put(OAUTH_PROVIDERS, "github", providers.validate(github, "github"), create=True)
     for function, name, expected in SEQUENCE:
         text = (EVENTS / name).read_text()
         if "REPLACE_WITH_RESET_TOKEN" in text:
@@ -98,6 +103,10 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
             assert body["email"] == "elon@tesla.com"
         if function == "HelloFunction":
             assert body == {"sub": f"ums:{state['USER_ID']}", "scope": "ums:user"}
+        if function == "OAuthInitFunction":
+            assert body["oauth_url"].startswith("https://github.com/login/oauth/authorize?"), body
+        if function == "OAuthAuthFunction":
+            assert body[0]["message"].startswith("Unknown, expired or already used OAuth state"), body
         if function.startswith("Users"):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 

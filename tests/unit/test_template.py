@@ -38,6 +38,8 @@ def test_routes_are_the_api_contract() -> None:
         ("DELETE", "/ums/users"),
         ("GET", "/.well-known/openid-configuration"),
         ("GET", "/.well-known/jwks.json"),
+        ("GET", "/oauth/init"),
+        ("POST", "/oauth/auth"),
     }
 
 

@@ -98,19 +98,33 @@ def test_the_bus_reset_path_is_a_separate_function_with_the_writes() -> None:
     assert [e["Type"] for e in FUNCTIONS["AutomationFunction"]["Properties"]["Events"].values()] == ["DynamoDB"]
 
 
-def test_sign_in_cannot_delete_users_and_deletes_only_its_counters() -> None:
-    assert actions_on("SignInFunction", "UsersTable") == {"dynamodb:Query", "dynamodb:UpdateItem"}
+def test_sign_in_cannot_delete_users_and_deletes_only_its_counters_and_oauth_states() -> None:
+    """Sign-in writes users only to upgrade a hash or (POST /auth with method oauth, through
+    OAuthCallbackPolicy) to create or link one; it deletes nothing but its own failure counters
+    and the OAuth state a callback uses up."""
+    assert actions_on("SignInFunction", "UsersTable") == {
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    }
     every_action = {a for actions, _ in grants("SignInFunction") for a in actions}
     assert "dynamodb:BatchWriteItem" not in every_action  # its DeleteRequest deletes too
     assert not any(a.endswith("*") for a in every_action)
-    deleting = [
-        s
-        for policy in FUNCTIONS["SignInFunction"]["Properties"]["Policies"]
-        for s in _statements(policy)
-        if "dynamodb:DeleteItem" in _actions(s["Action"])
+    policies = [
+        RESOURCES[p["Ref"]]["Properties"]["PolicyDocument"] if isinstance(p, dict) and list(p) == ["Ref"] else p
+        for p in FUNCTIONS["SignInFunction"]["Properties"]["Policies"]
     ]
-    assert [s["Resource"] for s in deleting] == [{"Fn::GetAtt": ["TokensTable", "Arn"]}]
-    assert deleting[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["limit#signin*"]}}
+    deleting = [s for policy in policies for s in _statements(policy) if "dynamodb:DeleteItem" in _actions(s["Action"])]
+    assert [s["Resource"] for s in deleting] == [{"Fn::GetAtt": ["TokensTable", "Arn"]}] * 2
+    assert [s["Condition"] for s in deleting] == [
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["limit#signin*"]}},
+        {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["oauth-state#*"]}},
+    ]
+    assert [_actions(s["Action"]) for s in deleting] == [
+        {"dynamodb:DeleteItem"},
+        {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+    ]
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))

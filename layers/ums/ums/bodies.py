@@ -11,6 +11,7 @@ about 75 ms + 125 ms of cold start, against 1 ms for these (docs/api.md, "Input 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -19,6 +20,7 @@ from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.users import check_field_name, normalize_email, normalize_mobile, validate_profile
 
 UNCHANGEABLE_BY_ADMIN = ("email", "mobile")
+OAUTH_ERROR_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # RFC 6749's error codes, and then some
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,64 @@ class ApiKeyCredentials:
     secret: str
 
 
-def parse_sign_in(body: dict[str, Any]) -> UserCredentials | ApiKeyCredentials:
+@dataclass(frozen=True)
+class OAuthCallback:
+    """`POST /oauth/auth {"method": "oauth", code, state}` (also `POST /auth`): what the provider
+    sent the browser back with. An app whose callback got `error` instead of `code` passes it on
+    (`error`, `error_description`), so the user sees why and the state is used up."""
+
+    code: str
+    state: str
+    error: str | None
+    error_description: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"method", "code", "state", "error", "error_description"})
+        if body.get("method", "oauth") != "oauth":
+            raise BadRequest("Field 'method' must be 'oauth'")
+        error = optional_string(body, "error")
+        if error is not None and not OAUTH_ERROR_PATTERN.match(error):
+            raise BadRequest("Field 'error' must be an OAuth error code such as 'access_denied'")
+        code = optional_string(body, "code") if error else required_string(body, "code")
+        return cls(code or "", required_string(body, "state"), error, optional_string(body, "error_description"))
+
+
+@dataclass(frozen=True)
+class OAuthInit:
+    """`GET /oauth/init?action=sign-up|sign-in&provider=NAME[&redirect=URL]` (a query, not a body)."""
+
+    action: str
+    provider: str
+    redirect: str | None
+
+    @classmethod
+    def parse(cls, query: dict[str, list[str]]) -> Self:
+        unknown = sorted(set(query) - {"action", "provider", "redirect"})
+        if unknown:
+            raise BadRequest(f"Query parameter '{unknown[0]}' is not known; use action, provider and redirect")
+        values = {}
+        for name in ("action", "provider", "redirect"):
+            given = query.get(name, [])
+            if len(given) > 1:
+                raise BadRequest(f"Query parameter '{name}' is given more than once")
+            values[name] = given[0] if given and given[0] else None
+        if values["action"] not in ("sign-up", "sign-in"):
+            raise BadRequest("Query parameter 'action' must be 'sign-up' or 'sign-in'")
+        if values["provider"] is None:
+            raise BadRequest("Query parameter 'provider' is required: the name of an OAuth provider")
+        return cls(values["action"], values["provider"], values["redirect"])
+
+
+def parse_sign_in(body: dict[str, Any]) -> UserCredentials | ApiKeyCredentials | OAuthCallback:
     """The credentials of `POST /auth`, by `method`."""
     method = body.get("method")
     if method == "apk":
         return ApiKeyCredentials(required_string(body, "key"), required_string(body, "secret"))
+    if method == "oauth":
+        return OAuthCallback.parse(body)
     if method != "ums":
-        raise BadRequest("Field 'method' must be 'ums' or 'apk'")
+        raise BadRequest("Field 'method' must be 'ums', 'apk' or 'oauth'")
     return UserCredentials(required_string(body, "email"), required_string(body, "password"))
 
 

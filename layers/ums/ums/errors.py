@@ -49,11 +49,20 @@ class TooManyRequests(UmsError):
         self.retry_after = max(1, retry_after)
 
 
-class MailProviderUnavailable(UmsError):
-    """The mail provider could not take a mail now (the integration test button): not the
-    client's fault, and worth trying again, so a 502 rather than a 4xx."""
+class UpstreamUnavailable(UmsError):
+    """A service the request needs failed or could not be reached: not the client's fault, and
+    worth trying again, so a 502 rather than a 4xx."""
 
     status = 502
+
+
+class MailProviderUnavailable(UpstreamUnavailable):
+    """The mail provider could not take a mail now (the integration test button)."""
+
+
+class ProviderUnavailable(UpstreamUnavailable):
+    """An OAuth provider failed, could not be reached, or refused this service's own client
+    credentials (an operator's fix, not the client's)."""
 
 
 class EmailTaken(Conflict):
@@ -64,3 +73,8 @@ class EmailTaken(Conflict):
 class MobileTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("A user with this mobile number is already registered")
+
+
+class IdentityTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("This provider account is already linked to a user; sign in instead")

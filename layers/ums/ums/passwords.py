@@ -51,6 +51,12 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from. A user without a password
+    (signed up with an OAuth provider) has an empty hash: never a match, after the same work, so
+    the time of a refusal does not tell such an account from others."""
+    if not password_hash:
+        spend_verification_time(password)
+        return False
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):

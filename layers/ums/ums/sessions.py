@@ -100,6 +100,17 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
     return tokens
 
 
+def start_user_session(user: User) -> dict[str, str]:
+    """Tokens for a user who proved who they are some other way (an OAuth provider): a session
+    exactly like a password sign-in's, with no password and so no failure counters. 403 for a
+    suspended user."""
+    if not user.active:
+        raise Forbidden("User is not active")
+    tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), None, None, None)
+    logger.append_keys(user_id=user.id)  # on the request's INFO line
+    return tokens
+
+
 def _counters(account: str, generation: int, source_ip: str, now: int) -> list[Counter]:
     """The three failure counters of a sign-in attempt, keyed by hashes (no email or IP stored).
 

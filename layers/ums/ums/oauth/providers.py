@@ -82,7 +82,7 @@ def validate(body: dict[str, Any], name: str) -> OAuthProviderData:
     """The provider as stored (the client secret aside), or a 400 naming the field."""
     reject_unknown_fields(body, FIELDS)
     preset_name = body.get("preset")
-    if preset_name is not None and preset_name not in PRESETS:
+    if preset_name is not None and not (isinstance(preset_name, str) and preset_name in PRESETS):
         raise BadRequest(f"Field 'preset' must be one of {', '.join(PRESETS)}")
     given = {**PRESETS.get(preset_name or "", {}), **{k: v for k, v in body.items() if v is not None}}
     kind = given.get("type")
@@ -128,10 +128,19 @@ def check_name(name: Any) -> str:
     return name
 
 
+def allowed_url(url: str) -> bool:
+    """Whether the service may call `url`: https, or http on this machine only (a local identity provider)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.netloc))
+
+
 def endpoint_url(url: str, field: str) -> str:
-    """A provider's URL: https, or http on this machine only (a local identity provider)."""
-    parts = _url(url, field)
-    if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.netloc)):
+    """A provider's URL as `allowed_url` allows it, or a 400 naming the field."""
+    _url(url, field)
+    if allowed_url(url):
         return url
     raise BadRequest(f"Field '{field}' must be an https URL (http only for localhost or 127.0.0.1)")
 
@@ -162,8 +171,8 @@ def _redirects(value: Any) -> list[str]:
     if len(value) > MAX_REDIRECTS:
         raise BadRequest(f"Field 'redirects' may hold at most {MAX_REDIRECTS} URLs")
     for url in value:
-        parts = _url(url, "redirects")
-        if not (parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.netloc))):
+        _url(url, "redirects")
+        if not allowed_url(url):
             raise BadRequest(f"Redirect '{url}' must be https (http only for localhost or 127.0.0.1)")
     return list(dict.fromkeys(value))
 

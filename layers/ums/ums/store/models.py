@@ -4,9 +4,11 @@ Users table (`pk`):
   `user#<id>`            the user record (GSI `by_email` on `email_key`, GSI `by_mobile` on `mobile`)
   `email#<lower email>`  uniqueness marker, written in the same transaction as the user
   `mobile#<mobile>`      uniqueness marker, likewise
+  `identity#<provider>#<subject>`  an OAuth identity: which user a provider's account signs in as
 Tokens table (`pk`, TTL on `expires_at`, checked on every read as well):
   `session#<id>`         a refresh-token family (one sign-in and its rotations)
   `reset#<sha256>`       a password-reset token (only its hash is stored)
+  `oauth-state#<sha256>` an OAuth authorization request in flight (only the state's hash is the key)
   `limit#reset#<sha256 of email>#<hour>`  per-email reset request counter
   `limit#signin#<account>#<source>#<day>`   failed sign-ins of one account from one source
   `limit#signin-ip#<source>#<15 minutes>`   failed sign-ins from one source
@@ -78,6 +80,7 @@ class UserModel(Model):
     # than the access-token lifetime are pruned when the map is written.
     revoked_sessions: MapAttribute[str, Any] = MapAttribute(null=True)
     reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
+    identities = UnicodeSetAttribute(null=True)  # keys of its OAuth identity items (deleted with it)
 
     by_email = ByEmailIndex()
     by_mobile = ByMobileIndex()
@@ -104,6 +107,24 @@ class UniqueValueModel(Model):
     @staticmethod
     def mobile_key(mobile: str) -> str:
         return f"mobile#{mobile}"
+
+
+class IdentityModel(Model):
+    """An OAuth identity (a provider's account) and the user it signs in as: the key makes it unique."""
+
+    class Meta:
+        table_name = settings().users_table
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key_for(provider: str, subject: str) -> str:
+        return f"identity#{provider}#{subject}"
 
 
 class ByUserIndex(GlobalSecondaryIndex["SessionModel"]):
@@ -154,6 +175,27 @@ class ResetTokenModel(Model):
     @staticmethod
     def key_for(token_hash: str) -> str:
         return f"reset#{token_hash}"
+
+
+class OAuthStateModel(Model):
+    """An OAuth authorization request in flight, keyed by the hash of its `state`: what the
+    callback needs (and the client must not choose), used once."""
+
+    class Meta:
+        table_name = settings().tokens_table
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    action = UnicodeAttribute()
+    redirect = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()  # PKCE: useless without the code the provider sends the browser
+    nonce = UnicodeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds; TTL, and checked on read
+
+    @staticmethod
+    def key_for(state_hash: str) -> str:
+        return f"oauth-state#{state_hash}"
 
 
 class RateLimitModel(Model):

@@ -9,9 +9,10 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
-from ums.errors import Conflict, EmailTaken, MobileTaken, NotFound
+from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFound
 from ums.store import events
 from ums.store.models import (
+    IdentityModel,
     SessionModel,
     Transaction,
     UniqueValueModel,
@@ -54,10 +55,14 @@ def new(
     )
 
 
-def create(user: User, event: dict[str, Any]) -> None:
-    """Writes the user, its email (and mobile) marker and its event in one transaction; 409 if taken."""
+def create(user: User, event: dict[str, Any], identity: tuple[str, str] | None = None) -> None:
+    """Writes the user, its email (and mobile) marker, its OAuth `identity` (provider, subject)
+    if any, and its event in one transaction; 409 if the email, mobile or identity is taken."""
     email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
     mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
+    identity_item = _identity(user, *identity) if identity else None
+    if identity_item:
+        user.identities = {identity_item.pk}
     for attempt in range(TRANSACTION_ATTEMPTS):
         tx = Transaction()
         try:
@@ -66,16 +71,55 @@ def create(user: User, event: dict[str, Any]) -> None:
                 for marker in (email_marker, mobile_marker):
                     if marker:
                         tx.save(marker, condition=UniqueValueModel.pk.does_not_exist())
+                if identity_item:
+                    tx.save(identity_item, condition=IdentityModel.pk.does_not_exist())
                 tx.save(events.item(event))
             return
         except TransactWriteError as err:
             failed = tx.failed_keys(err)
+            if identity_item and identity_item.pk in failed:
+                raise IdentityTaken() from None
             if email_marker.pk in failed:
                 raise EmailTaken() from None
             if mobile_marker and mobile_marker.pk in failed:
                 raise MobileTaken() from None
             if not conflicted(err) or attempt == TRANSACTION_ATTEMPTS - 1:
                 raise
+
+
+def _identity(user: User, provider: str, subject: str) -> IdentityModel:
+    return IdentityModel(
+        IdentityModel.key_for(provider, subject),
+        user_id=user.id,
+        provider=provider,
+        subject=subject,
+        created_at=user.updated_at,
+    )
+
+
+def find_by_identity(provider: str, subject: str) -> User | None:
+    """The user a provider's account signs in as (two reads: the identity, then its user)."""
+    identity = get_or_none(IdentityModel, IdentityModel.key_for(provider, subject), consistent=True)
+    return get(identity.user_id) if identity else None
+
+
+def link_identity(user: User, provider: str, subject: str, now: str) -> None:
+    """Links an OAuth identity to an existing user, in one transaction; 409 if it is linked
+    already (to anyone), 404 if the user is gone."""
+    item = _identity(user, provider, subject)
+    item.created_at = now
+    tx = Transaction()
+    try:
+        with tx:
+            tx.save(item, condition=IdentityModel.pk.does_not_exist())
+            tx.update(user, actions=[UserModel.identities.add({item.pk})], condition=UserModel.pk.exists())
+    except TransactWriteError as err:
+        failed = tx.failed_keys(err)
+        if item.pk in failed:
+            raise IdentityTaken() from None
+        if user.pk in failed:
+            raise NotFound("User not found") from None
+        raise
 
 
 def get(user_id: str) -> User | None:
@@ -85,6 +129,13 @@ def get(user_id: str) -> User | None:
 def find_by_email(email_key: str) -> User | None:
     """The user whose lower-cased email is `email_key` (GSI: one read, eventually consistent)."""
     return next(iter(UserModel.by_email.query(email_key, limit=1)), None)
+
+
+def owner_of_email(email_key: str) -> User | None:
+    """The user whose email marker holds `email_key`, read consistently (two reads, where
+    `find_by_email`'s index may not show a sign-up of a moment ago yet)."""
+    marker = get_or_none(UniqueValueModel, UniqueValueModel.email_key(email_key), consistent=True)
+    return get(marker.user_id) if marker else None
 
 
 def find_by_mobile(mobile: str) -> User | None:
@@ -165,7 +216,8 @@ def replace_password(
 
 
 def delete(user: User, event: dict[str, Any]) -> None:
-    """Deletes the user and its markers and writes `event`, in one transaction; 404 if it is already gone."""
+    """Deletes the user, its markers and OAuth identities and writes `event`, in one
+    transaction; 404 if it is already gone."""
     tx = Transaction()
     try:
         with tx:
@@ -173,6 +225,8 @@ def delete(user: User, event: dict[str, Any]) -> None:
             tx.delete(UniqueValueModel(UniqueValueModel.email_key(user.email_key)))
             if user.mobile:
                 tx.delete(UniqueValueModel(UniqueValueModel.mobile_key(user.mobile)))
+            for key in sorted(user.identities or ()):
+                tx.delete(IdentityModel(key))
             tx.save(events.item(event))
     except TransactWriteError as err:
         if user.pk in tx.failed_keys(err):
