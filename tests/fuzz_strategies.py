@@ -132,6 +132,7 @@ def http_routes() -> list[Route]:
 
 ROUTES = http_routes()
 USERS_QUERY = ("cond", "outputs", "range", "order")
+OAUTH_INIT_QUERY = (("action", "sign-up"), ("provider", "fuzz-gh"), ("redirect", "https://example.com/cb"))
 BODILESS = {"GetUserFunction", "UsersSelectFunction", "UsersDeleteFunction"}
 SCOPED = {"UsersSelectFunction", "UsersUpdateFunction", "UsersDeleteFunction"}  # the fuzz user only, over HTTP
 MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body it accepts
@@ -154,6 +155,15 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
     "events": {},
     "signing-keys": {},
     "signing-keys/rotate": {"immediate": False},  # a 200 may sign the fuzz user out: its World signs in again
+    # A plain OAuth 2 provider: /oauth/init gets far (its URL is built) without calling anyone.
+    "oauth-providers": {
+        "name": "fuzz-gh",
+        "preset": "github",
+        "client_id": "fuzz",
+        "client_secret": "fuzz-secret",
+        "redirects": ["https://example.com/cb"],
+    },
+    "oauth-providers/fuzz-gh": {"preset": "github", "client_id": "fuzz", "redirects": ["https://example.com/cb"]},
 }
 MANAGEMENT_POSTS = {"signing-keys/rotate"}  # paths with a '/' that POST (not PUT) takes, given every class
 MANAGEMENT_READS = ["signing-keys"]  # GET paths given every class (generated requests reach the others)
@@ -163,7 +173,10 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "SignInFunction": [
         {"method": "ums", "email": USER_EMAIL, "password": PASSWORD},
         {"method": "apk", "key": "@KEY@", "secret": "@SECRET@"},
+        {"method": "oauth", "code": "c", "state": "s"},
     ],
+    "OAuthInitFunction": [{}],
+    "OAuthAuthFunction": [{"method": "oauth", "code": "c", "state": "s"}],
     "RefreshTokenFunction": [{"refresh_token": "@REFRESH_TOKEN@"}],
     "GetUserFunction": [{}],
     "DeleteUserFunction": [{"password": PASSWORD}],
@@ -179,7 +192,8 @@ BASES: dict[str, list[dict[str, Any]]] = {
 }
 EXTRA_FIELDS = {  # fields a route takes beyond its bases
     "SignUpFunction": ["first_name", "mobile", "country", "lst"],
-    "SignInFunction": ["key", "secret"],
+    "SignInFunction": ["key", "secret", "code", "state"],
+    "OAuthAuthFunction": ["error", "error_description"],
     "UsersUpdateFunction": ["email", "active", "lst", "age"],
     "RequestResetFunction": ["application", "locale"],
     "QuicksilverResetFunction": ["application_id", "email_template"],
@@ -492,6 +506,11 @@ def explicit_cases(route: Route, kind: str, *, over_http: bool = False) -> list[
     if route.function == "CustomerResetRequestFunction":
         for value in path_values(kind):
             add(f"appName={value[:20]!r}", _object(bases(route)[0]), query=(("appName", value),))
+    if route.function == "OAuthInitFunction":
+        for value in path_values(kind):
+            for name, _ in OAUTH_INIT_QUERY:  # each parameter hostile in turn, the others right
+                query = tuple((n, value if n == name else v) for n, v in OAUTH_INIT_QUERY)
+                add(f"{name}={value[:20]!r}", b"", query=query)
     for name in route.parameters:
         for value in path_values(kind):
             if over_http and "/" in value and name != "proxy":
@@ -566,6 +585,12 @@ def probes(draw: st.DrawFn, route: Route, over_http: bool = False) -> Probe:
         query = draw(st.lists(st.tuples(names, value), max_size=3))
         if over_http:
             query = [(n, v) for n, v in query if len(v) <= 20_000]
+    elif route.function == "OAuthInitFunction":
+        names = st.one_of(st.sampled_from([n for n, _ in OAUTH_INIT_QUERY]), st.sampled_from(ODD_NAMES[:10]))
+        right = st.sampled_from([v for _, v in OAUTH_INIT_QUERY] + ["sign-in", "local"])
+        hostile = st.one_of(st.sampled_from(SURROGATES), st.text(max_size=20), st.sampled_from(HUGE_STRINGS))
+        value = st.one_of(right, right, hostile)
+        query = [*OAUTH_INIT_QUERY[:2], *draw(st.lists(st.tuples(names, value), max_size=3))]
     else:
         names = st.one_of(st.just("appName"), st.sampled_from(ODD_NAMES[:10]))
         value = st.one_of(st.sampled_from(SURROGATES), st.sampled_from(["fuzz-app", "nope"]), st.text(max_size=20))

@@ -39,7 +39,7 @@ class World:
         self.creds = fs.Credentials(key=key, secret=secret)
         self.creds.apk_token = self.post("/auth", {"method": "apk", "key": key, "secret": secret})["access_token"]
         self.creds.integration_id = self.post("/management/integrations", fs.MANAGEMENT["integrations"])["id"]
-        for kind in ("templates", "applications"):
+        for kind in ("templates", "applications", "oauth-providers"):
             requests.post(f"{base_url}/management/{kind}", json=fs.MANAGEMENT[kind], timeout=10)  # 409 on a rerun
         self.new_user()
         self.creds.policy_id = self.post("/management/policies", self.policy())["id"]

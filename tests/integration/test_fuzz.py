@@ -84,6 +84,7 @@ class World:
         self.creds.integration_id = manage("integrations", fs.MANAGEMENT["integrations"]).body["id"]
         manage("templates", fs.MANAGEMENT["templates"])
         manage("applications", fs.MANAGEMENT["applications"])
+        manage("oauth-providers", fs.MANAGEMENT["oauth-providers"])
         self.new_user()
 
     def new_user(self) -> None:
