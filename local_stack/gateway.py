@@ -16,10 +16,14 @@ from urllib.parse import unquote_plus, urlsplit
 
 from local_stack.authorizers import Authorized, KeySets, Refusal, authorize
 from local_stack.functions import LocalFunction
+from local_stack.idp import request_parts
 from local_stack.template import JwtAuthorizer, Route, RouteAuth
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LocalRoute = Callable[["GatewayHandler"], tuple[int, Any]]
+# A local server mounted under a path prefix (the identity provider): (method, path below the
+# prefix, query, form, headers) -> (status, headers, body).
+Mount = Callable[[str, str, dict[str, str], dict[str, str], dict[str, str]], tuple[int, dict[str, str], bytes]]
 
 
 class Gateway(ThreadingHTTPServer):
@@ -33,6 +37,7 @@ class Gateway(ThreadingHTTPServer):
         allowed_origins: list[str],
         local_routes: dict[tuple[str, str], LocalRoute],
         authorizers: dict[RouteAuth, JwtAuthorizer] | None = None,
+        mounts: dict[str, Mount] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", port), GatewayHandler)
         # The JWT authorizers of the routes that name one (Stack.jwt_authorizer), and the key sets
@@ -44,6 +49,7 @@ class Gateway(ThreadingHTTPServer):
         ]
         self.allowed_origins = allowed_origins
         self.local_routes = local_routes
+        self.mounts = mounts or {}
 
     @property
     def base_url(self) -> str:
@@ -155,6 +161,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except BadFraming as err:
             self._send_error(err.status, err.message, close=True)
             return
+        for prefix, mount in self.server.mounts.items():
+            if url.path.startswith(prefix + "/"):
+                lowered = {k.lower(): v for k, v in self.headers.items()}
+                path, query, form = request_parts(self.path, body, lowered)
+                status, answer_headers, raw = mount(self.command, path.removeprefix(prefix), query, form, lowered)
+                self._send(status, raw, answer_headers)
+                return
         local = self.server.local_routes.get((self.command, url.path))
         if local is not None:
             status, answer = local(self)

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import socket
 import threading
+from html import escape
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from local_stack.aws import MotoServer, create_resources, use_endpoint
 from local_stack.functions import LocalFunction, prepare_process
-from local_stack.gateway import Gateway, GatewayHandler
+from local_stack.gateway import Gateway, GatewayHandler, http_api_event
+from local_stack.idp import LocalIdentityProvider
 from local_stack.mailbox import Mailbox, SmtpCapture
 from local_stack.pollers import pollers
 from local_stack.template import Stack
+
+IDP_PREFIX = "/_local/idp"
+CALLBACK_PATH = "/_local/oauth/callback"
+LOCAL_CLIENT_ID = "ums-local"
+
+
+def callback_page(base_url: str, params: dict[str, str]) -> str:
+    """The default redirect of provider `local`: what the provider sent back, and how to finish."""
+    code, state = escape(params.get("code", "")), escape(params.get("state", ""))
+    if "error" in params:
+        error, description = escape(params["error"]), escape(params.get("error_description", ""))
+        body = f"<p>The provider answered <code>{error}</code>: {description}</p>"
+    else:
+        finish = json.dumps({"method": "oauth", "code": params.get("code", ""), "state": params.get("state", "")})
+        body = (
+            f"<p>code <code>{code}</code><br>state <code>{state}</code></p>"
+            "<p>An app would now call <code>ums.signIn({code, state})</code>. With curl:</p>"
+            f"<pre>curl -s -X POST {escape(base_url)}/oauth/auth -d '{escape(finish)}'</pre>"
+        )
+    return (
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>OAuth callback</title>'
+        "<style>body{font:16px sans-serif;max-width:50em;margin:3em auto}pre{white-space:pre-wrap}</style>"
+        f"<h1>Back from the provider</h1>{body}</html>"
+    )
 
 
 def free_port() -> int:
@@ -44,6 +73,7 @@ class LocalStack:
         self.smtp: SmtpCapture | None = None
         self.gateway: Gateway | None = None
         self.functions: dict[str, LocalFunction] = {}
+        self.idp: LocalIdentityProvider | None = None
         self._stopped = threading.Event()
 
     def start(self) -> LocalStack:
@@ -54,6 +84,7 @@ class LocalStack:
         # known before the gateway binds, so clients see no gateway until everything is ready.
         self.port = self.port or free_port()
         create_resources(self.stack, self.functions, {"Issuer": f"http://127.0.0.1:{self.port}"})
+        self.idp = self._local_oauth_provider()
         self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         for poller in pollers(self.stack, self.functions, self._stopped):
             poller.start()
@@ -64,7 +95,12 @@ class LocalStack:
             if route.auth is not None
         }
         self.gateway = Gateway(
-            self.port, self.functions, self.stack.allowed_origins(), self._local_routes(), authorizers
+            self.port,
+            self.functions,
+            self.stack.allowed_origins(),
+            self._local_routes(),
+            authorizers,
+            mounts={IDP_PREFIX: self.idp.handle},
         )
         threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True).start()
         return self
@@ -84,6 +120,34 @@ class LocalStack:
         assert self.gateway is not None
         return self.gateway.base_url
 
+    def _local_oauth_provider(self) -> LocalIdentityProvider:
+        """The local OpenID Connect provider, configured as provider `local` through the real
+        management function (its client secret goes to the emulator's Secrets Manager)."""
+        base = f"http://127.0.0.1:{self.port}"
+        idp = LocalIdentityProvider(f"{base}{IDP_PREFIX}")
+        client_secret = secrets.token_urlsafe(24)
+        idp.add_client(LOCAL_CLIENT_ID, client_secret)
+        provider = {
+            "name": "local",
+            "type": "oidc",
+            "issuer": idp.issuer,
+            "client_id": LOCAL_CLIENT_ID,
+            "client_secret": client_secret,
+            "redirects": [f"{base}{CALLBACK_PATH}"],
+        }
+        event = http_api_event(
+            method="POST",
+            path="/management/oauth-providers",
+            route_key="ANY /management/{proxy+}",
+            body=json.dumps(provider).encode(),
+            path_parameters={"proxy": "oauth-providers"},
+        )
+        # Discovery is read at the first sign-in, when the gateway serves it: nothing is fetched here.
+        answer = self.functions["ManagementFunction"].invoke(event)
+        if answer["statusCode"] != 201:
+            raise RuntimeError(f"could not configure the local OAuth provider: {answer['body']}")
+        return idp
+
     def _local_routes(self) -> dict[tuple[str, str], Any]:
         def health(_: GatewayHandler) -> tuple[int, Any]:
             assert self.moto is not None and self.smtp is not None
@@ -94,6 +158,7 @@ class LocalStack:
                 "aws_env": aws_environment(self.moto.endpoint, self.stack.region),
                 "smtp": {"host": "127.0.0.1", "port": self.smtp.port},
                 "parameter_overrides": self.overrides,
+                "oauth_issuer": self.idp.issuer if self.idp else None,
             }
 
         def mail(_: GatewayHandler) -> tuple[int, Any]:
@@ -106,7 +171,11 @@ class LocalStack:
         def mail_page(_: GatewayHandler) -> tuple[int, Any]:
             return 200, self.mailbox.html_page()
 
+        def oauth_callback(handler: GatewayHandler) -> tuple[int, Any]:
+            return 200, callback_page(self.base_url, dict(parse_qsl(urlsplit(handler.path).query)))
+
         return {
+            ("GET", "/_local/oauth/callback"): oauth_callback,
             ("GET", "/_local/health"): health,
             ("GET", "/_local/mail"): mail,
             ("DELETE", "/_local/mail"): clear_mail,

@@ -1,4 +1,5 @@
-"""Jexia's own JS SDK (npm jexia-sdk-js 5.12.0) against the local stack: every UMS call it makes."""
+"""Jexia's own JS SDK (npm jexia-sdk-js 5.12.0) against the local stack: every UMS call it makes,
+OAuth included (through the local stack's provider `local`)."""
 
 import json
 import shutil
@@ -27,7 +28,7 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (shutil.which("node") and shutil.which("npm")):
         pytest.skip("node and npm are needed to run Jexia's JS SDK")
     folder = tmp_path_factory.mktemp("jexia-sdk")
-    for name in ("package.json", "flow.js"):
+    for name in ("package.json", "flow.js", "oauth.js"):
         shutil.copy(HERE / name, folder / name)
     try:
         installed = subprocess.run(
@@ -80,3 +81,18 @@ def test_the_jexia_js_sdk_works_unchanged(base_url: str, sdk: Path) -> None:
     done = [line.removeprefix("ok ") for line in stdout.splitlines() if line.startswith("ok ")]
     assert node.returncode == 0, stderr + json.dumps(done)
     assert done == STEPS
+
+
+OAUTH_STEPS = [
+    "initOAuth sign-up answers the provider's URL",
+    "signIn with code and state signs the new user up",
+    "signIn with code and state signs the same user in",
+    "getUser",
+]
+
+
+def test_the_jexia_js_sdk_signs_up_and_in_with_oauth(base_url: str, sdk: Path) -> None:
+    node = subprocess.run(["node", "oauth.js", base_url], cwd=sdk, capture_output=True, text=True, timeout=120)
+    done = [line.removeprefix("ok ") for line in node.stdout.splitlines() if line.startswith("ok ")]
+    assert node.returncode == 0, node.stderr + json.dumps(done)
+    assert done == OAUTH_STEPS

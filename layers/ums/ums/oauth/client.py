@@ -27,6 +27,7 @@ MAX_ANSWER_BYTES = 512 * 1024
 CACHE_SECONDS = 3600
 ID_TOKEN_LEEWAY_SECONDS = 60  # clock skew between us and the provider
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"]
+NOT_ITS_KEY = "The provider's ID token is not signed by one of its keys"
 USER_AGENT = "serverless-ums"  # GitHub's API refuses requests without one
 
 _cache: dict[str, tuple[float, Any]] = {}
@@ -146,7 +147,7 @@ def _signing_key(jwks_uri: str, kid: str | None) -> jwt.PyJWK:
         matching = [key for key in keys if kid is None or key.key_id == kid]
         if len(matching) == 1 or (kid is None and matching):
             return matching[0]
-    raise Unauthorized("The ID token is not signed by a key of the provider")
+    raise Unauthorized(NOT_ITS_KEY)
 
 
 def verify_id_token(id_token: str, issuer: str, jwks_uri: str, client_id: str, nonce: str) -> dict[str, Any]:
@@ -169,6 +170,8 @@ def verify_id_token(id_token: str, issuer: str, jwks_uri: str, client_id: str, n
             leeway=ID_TOKEN_LEEWAY_SECONDS,
             options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_iss": False},
         )
+    except jwt.InvalidSignatureError:
+        raise Unauthorized(NOT_ITS_KEY) from None
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The provider's ID token has expired") from None
     except jwt.InvalidAudienceError:
