@@ -84,6 +84,7 @@ def serve(args: argparse.Namespace) -> int:
     print("  AWS emulator (moto; UMS_LOCAL_AWS_PORT fixes its port): put this before an aws or boto3 command")
     print(f"    {aws_env} aws dynamodb scan --table-name {local.stack.physical_name('UsersTable')}")
     print(f"  SMTP capture: 127.0.0.1:{local.smtp.port}; mail sent so far: {local.base_url}/_local/mail.html")
+    print(f"  OAuth provider 'local' (OpenID Connect, docs/oauth.md): {local.base_url}/_local/idp")
     print("  State lives in memory and is gone when this stops. Try:")
     body = '{"email":"ann@example.com","password":"correct horse battery"}'
     print(f"    curl -s -X POST {local.base_url}/ums/signup -d '{body}'")
