@@ -1,11 +1,13 @@
 """ums: manage a Serverless UMS project from the command line.
 
-  ums [--endpoint URL] [--json] integrations|automations|templates|applications|keys|policies
+  ums [--endpoint URL] [--json] integrations|automations|templates|applications|keys|policies|oauth-providers
       list | get ID | create --data JSON|@file | update ID --data JSON|@file | delete ID
+      (an OAuth provider's ID is its name; its client_secret is sent, never shown)
       (an ID that starts with '-' goes after '--': ums keys get -- -xY3...)
   ums integrations test ID --to EMAIL
-  ums apply config.yaml            create or update everything the file describes (idempotent;
-                                   a password in the file is sent, and reported updated, every time)
+  ums apply config.yaml            create or update everything the file describes (idempotent; a
+                                   password or client_secret in the file is sent, and reported
+                                   updated, every time)
   ums mail [--follow] [--clear]    the local stack's outbox (Ctrl-C ends --follow)
   ums signing-keys [list]          the access-token signing keys: ids and times, never a private key
   ums signing-keys rotate [--now]  a new key, published now, signing 2 h later; --now: signing at
@@ -43,7 +45,7 @@ from ums_cli import conditions
 from ums_cli.apply import apply_file, summary_lines
 from ums_cli.client import DEFAULT_ENDPOINT, Client, Refused, UsageError
 
-RESOURCES = ("integrations", "automations", "templates", "applications", "keys", "policies")
+RESOURCES = ("integrations", "automations", "templates", "applications", "keys", "policies", "oauth-providers")
 
 
 def _data(text: str | None) -> Any:

@@ -1,12 +1,13 @@
 """`ums apply config.yaml`: make the project's configuration what the file says.
 
-Items are matched by name (integrations, automations, templates, applications) or description
-(keys, policies); what is missing is created, what differs is replaced, the rest is left alone,
-so running the same file twice changes nothing the second time.
+Items are matched by name (integrations, automations, templates, applications, OAuth providers)
+or description (keys, policies); what is missing is created, what differs is replaced, the rest
+is left alone, so running the same file twice changes nothing the second time. Only the fields
+the file gives are compared (an OAuth provider's preset fills in the rest on the server).
 
-Secrets are the exception: the API never shows a stored SMTP `password`, so it cannot be
-compared. A `password` in the file is therefore sent every time and its integration reported as
-updated (the password itself is never printed); leave it out to keep the stored one.
+Secrets are the exception: the API never shows a stored SMTP `password` or OAuth `client_secret`,
+so it cannot be compared. One in the file is therefore sent every time and its item reported as
+updated (the secret itself is never printed); leave it out to keep the stored one.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import yaml
 from ums_cli.client import Client, Refused, UsageError
 
 # Order matters: automations refer to integrations by name.
-SECTIONS = ("integrations", "templates", "applications", "automations", "policies", "keys")
+SECTIONS = ("integrations", "templates", "applications", "automations", "policies", "keys", "oauth_providers")
 MATCH_BY = {"policies": "description", "keys": "description"}
-WRITE_ONLY = {"password"}
+PATHS = {"oauth_providers": "oauth-providers"}  # a section's management path, when it differs
+SECRETS = {"integrations": "password", "oauth_providers": "client_secret"}  # write-only fields
 
 
 def load_file(path: Path) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def apply_file(client: Client, path: Path) -> dict[str, Any]:
 
 def apply_config(client: Client, config: dict[str, Any], source: str = "config") -> dict[str, Any]:
     """Create or update what `config` describes. Returns `{"created", "updated", "unchanged": [labels],
-    "passwords": [labels whose password was sent]}` and, for keys created now, `"secrets"`."""
+    "passwords": [labels whose password or client secret was sent]}` and, for keys created now,
+    `"secrets"`."""
     unknown = set(config) - set(SECTIONS)
     if unknown:
         raise UsageError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; use {', '.join(SECTIONS)}")
@@ -63,7 +66,8 @@ def apply_config(client: Client, config: dict[str, Any], source: str = "config")
     summary: dict[str, Any] = {"created": [], "updated": [], "unchanged": [], "passwords": []}
     integration_ids: dict[str, str] = {}
     for section in SECTIONS:
-        existing = client.request("GET", f"/management/{section}")
+        path = f"/management/{PATHS.get(section, section)}"
+        existing = client.request("GET", path)
         match_by = MATCH_BY.get(section, "name")
         if section == "integrations":
             integration_ids = {item["name"]: item["id"] for item in existing}
@@ -74,22 +78,22 @@ def apply_config(client: Client, config: dict[str, Any], source: str = "config")
                 raise UsageError(f"{source}: every item of {section} needs a {match_by}")
             label = f"{section}/{name}"
             current = _only_match(section, match_by, name, existing)
-            password = desired.get("password") if section == "integrations" else None
+            secret = desired.get(SECRETS[section]) if section in SECRETS else None
             if current is None:
-                created = client.request("POST", f"/management/{section}", desired)
+                created = client.request("POST", path, desired)
                 summary["created"].append(label)
                 if section == "integrations":
                     integration_ids[name] = created["id"]
                 if section == "keys":
                     summary.setdefault("secrets", {})[name] = f"{created['key']}:{created['secret']}"
-            elif password is not None or _differs(desired, current):
-                # A password cannot be compared (the API never returns it): send it every time.
+            elif secret is not None or _differs(desired, current):
+                # A secret cannot be compared (the API never returns it): send it every time.
                 item_id = current.get("id") or current.get("key")
-                client.request("PUT", f"/management/{section}/{quote(str(item_id), safe='')}", desired)
+                client.request("PUT", f"{path}/{quote(str(item_id), safe='')}", desired)
                 summary["updated"].append(label)
             else:
                 summary["unchanged"].append(label)
-            if password is not None:
+            if secret is not None:
                 summary["passwords"].append(label)
     return summary
 
@@ -99,11 +103,10 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = []
     for outcome in ("created", "updated", "unchanged"):
         for label in summary.get(outcome, []):
-            note = (
-                " (password sent: the API cannot show it, so it is applied every time)"
-                if (label in summary.get("passwords", []) and outcome == "updated")
-                else ""
-            )
+            note = ""
+            if label in summary.get("passwords", []) and outcome == "updated":
+                what = "client secret" if label.startswith("oauth_providers/") else "password"
+                note = f" ({what} sent: the API cannot show it, so it is applied every time)"
             lines.append(f"{outcome:<10} {label}{note}")
     for description, credentials in (summary.get("secrets") or {}).items():
         lines.append(f"key {description!r}: {credentials}  (the secret is shown only now)")
@@ -140,8 +143,11 @@ def _normalize(
         item.setdefault("tls", "starttls")
     if section == "policies":
         item["actions"] = {action: [] for action in item.get("actions", {})}
+    if section == "oauth_providers" and item.get("preset"):
+        item.setdefault("name", item["preset"])  # as the API names it
     return item
 
 
 def _differs(desired: dict[str, Any], current: dict[str, Any]) -> bool:
-    return any(current.get(k) != v for k, v in desired.items() if k not in WRITE_ONLY and v is not None)
+    write_only = set(SECRETS.values())
+    return any(current.get(k) != v for k, v in desired.items() if k not in write_only and v is not None)

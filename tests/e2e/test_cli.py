@@ -58,6 +58,7 @@ def test_help_lists_every_command(base_url: str) -> None:
         "apply",
         "mail",
         "signing-keys",
+        "oauth-providers",
         "users",
     ):
         assert word in out
@@ -200,6 +201,55 @@ def test_apply_sends_a_password_to_an_existing_integration_and_never_prints_it(b
     kept = json.loads(ums(base_url, "--json", "apply", str(config)).stdout)
     assert kept["unchanged"] == ["integrations/CLI SMTP"] and kept["passwords"] == []
     assert stored_password(base_url, integration["id"]) == "rotated-secret"
+
+
+def stored_client_secret(base_url: str, name: str) -> str:
+    secrets = aws_client(base_url, "secretsmanager")
+    names = [s["Name"] for s in secrets.list_secrets()["SecretList"]]
+    [secret] = [n for n in names if n.endswith(f"oauth-providers/{name}")]
+    return str(secrets.get_secret_value(SecretId=secret)["SecretString"])
+
+
+def test_oauth_providers_are_a_resource_and_never_print_their_secret(base_url: str, tmp_path: Path) -> None:
+    data = tmp_path / "github.json"
+    provider = {"name": "cli-gh", "preset": "github", "client_id": "Iv1.cli", "client_secret": "cli-secret"}
+    data.write_text(json.dumps({**provider, "redirects": ["https://app.example.com/cb"]}))
+    created = json.loads(ums(base_url, "--json", "oauth-providers", "create", "--data", f"@{data}").stdout)
+    assert created["name"] == created["id"] == "cli-gh" and created["has_client_secret"] is True
+    assert created["token_endpoint"] == "https://github.com/login/oauth/access_token"
+    listed = ums(base_url, "oauth-providers", "list").stdout
+    assert "cli-gh" in listed and "cli-secret" not in listed
+    assert "cli-secret" not in ums(base_url, "oauth-providers", "get", "cli-gh").stdout
+    assert stored_client_secret(base_url, "cli-gh") == "cli-secret"
+    ums(base_url, "oauth-providers", "delete", "cli-gh")
+    gone = ums(base_url, "oauth-providers", "get", "cli-gh", check=False)
+    assert gone.returncode == 1 and "No oauth-provider 'cli-gh'" in gone.stderr
+
+
+OAUTH_CONFIG = """
+oauth_providers:
+  - preset: google
+    client_id: 123-cli.apps.googleusercontent.com
+    redirects: [https://app.example.com/oauth/callback]
+"""
+
+
+def test_apply_configures_an_oauth_provider_from_a_preset_and_sends_its_secret_every_time(
+    base_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "oauth.yaml"
+    config.write_text(OAUTH_CONFIG)
+    first = json.loads(ums(base_url, "--json", "apply", str(config)).stdout)
+    assert first["created"] == ["oauth_providers/google"]
+    again = json.loads(ums(base_url, "--json", "apply", str(config)).stdout)
+    assert again["unchanged"] == ["oauth_providers/google"]  # the preset's fields do not count as changes
+    config.write_text(OAUTH_CONFIG + "    client_secret: GOCSPX-cli-secret\n")
+    sent = ums(base_url, "apply", str(config)).stdout
+    assert sent.startswith("updated    oauth_providers/google (client secret sent")
+    assert "GOCSPX" not in sent
+    assert stored_client_secret(base_url, "google") == "GOCSPX-cli-secret"
+    stored = json.loads(ums(base_url, "--json", "oauth-providers", "get", "google").stdout)
+    assert stored["issuer"] == "https://accounts.google.com" and stored["has_client_secret"] is True
 
 
 def test_a_key_id_starting_with_a_dash_still_works_after_double_dash(base_url: str) -> None:
