@@ -117,6 +117,15 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
         event = next(EventModel.scan(mine))
         state["reset_token"] = decrypt_token(event.token_ciphertext)
 
+    def oauth_provider() -> None:
+        # A plain OAuth 2 preset: /oauth/init builds its URL without calling the provider.
+        from ums.oauth import providers
+        from ums.store import config
+        from ums.store.records import OAUTH_PROVIDERS
+
+        github = {"preset": "github", "client_id": "bench", "redirects": ["https://app.example.com/cb"]}
+        config.put(OAUTH_PROVIDERS, "github", providers.validate(github, "github"), create=False)
+
     return {
         "sign-up": (
             fresh_email,
@@ -181,4 +190,15 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             200,
         ),
         "jwks": (nothing, lambda: client.call("WellKnownFunction", route_path="/.well-known/jwks.json"), 200),
+        "oauth init": (
+            oauth_provider,
+            lambda: client.call("OAuthInitFunction", query="action=sign-in&provider=github"),
+            200,
+        ),
+        # A forged or replayed callback costs one read before it is refused (no provider call).
+        "oauth callback (unknown state)": (
+            nothing,
+            lambda: client.call("OAuthAuthFunction", {"method": "oauth", "code": "c", "state": "forged"}),
+            401,
+        ),
     }
