@@ -131,3 +131,12 @@ def test_a_deleted_integration_loses_its_password(aws: None, smtp: type[FakeSmtp
     assert manage(f"integrations/{integration['id']}", method="DELETE").status == 200
     assert INTEGRATION_PASSWORDS.read(integration["id"], fresh=True) is None
     assert INTEGRATION_PASSWORDS.read("never-had-one") is None
+
+
+@pytest.mark.parametrize("password", ["", 7, "x" * 8193])
+def test_a_password_secrets_manager_would_refuse_is_a_400_and_nothing_is_stored(aws: None, password: object) -> None:
+    body = {"name": "SMTP", "type": "smtp", "sender": "m@example.com", "host": "smtp.example.com", "port": 587,
+            "tls": False, "username": "mailer", "password": password}  # fmt: skip
+    answer = manage("integrations", body)
+    assert answer.status == 400 and answer.message.startswith("Field 'password' must be a non-empty string")
+    assert manage("integrations", method="GET").body == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -14,6 +14,9 @@ from ums.http import Request
 from ums.inputs import required_string
 from ums.store import config as config_store
 from ums.store.records import Kind
+
+if TYPE_CHECKING:
+    from ums.operator_secrets import SecretStore
 
 D = TypeVar("D", bound=Mapping[str, object])
 R = TypeVar("R", bound=Mapping[str, object])
@@ -65,6 +68,30 @@ def same_name(body: dict[str, Any], item_id: str) -> None:
     """400 when a PUT on a named kind tries to rename the item."""
     if body.get("name", item_id) != item_id:
         raise BadRequest("Field 'name' cannot be changed; create a new item instead")
+
+
+def write_only(body: dict[str, Any], field: str) -> str | None:
+    """A write-only secret field (an SMTP password, a client secret): absent, or a non-empty string
+    Secrets Manager takes."""
+    secret = body.get(field)
+    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 8192):
+        raise BadRequest(f"Field '{field}' must be a non-empty string of at most 8192 characters")
+    return secret
+
+
+def keep_secret(secrets: SecretStore, item_id: str, secret: str | None, *, stored: bool) -> bool:
+    """Writes a secret given; an omitted one keeps what is stored. Whether one is stored now."""
+    if secret is None:
+        return stored
+    secrets.write(item_id, secret)
+    return True
+
+
+def delete_with_secret(kind: Kind[Any, Any], secrets: SecretStore, item_id: str) -> dict[str, Any]:
+    existing(kind, item_id)
+    secrets.delete(item_id)
+    config_store.delete(kind, item_id)
+    return {}
 
 
 def crud_router(

@@ -14,7 +14,6 @@ from ums.errors import BadRequest, MailProviderUnavailable
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
 from ums.operator_secrets import INTEGRATION_PASSWORDS
-from ums.store import config as config_store
 from ums.store.records import INTEGRATIONS, IntegrationData, TlsMode
 from ums.users import normalize_email
 
@@ -70,13 +69,6 @@ def _tls(value: Any) -> TlsMode:
     raise BadRequest(f"Field 'tls' must be true, false or one of {', '.join(TLS_MODES)}")
 
 
-def _password(body: dict[str, Any]) -> str | None:
-    password = body.get("password")
-    if password is not None and (not isinstance(password, str) or not password):
-        raise BadRequest("Field 'password' must be a non-empty string")
-    return password
-
-
 @router.get("/")
 def list_integrations() -> list[dict[str, Any]]:
     return common.listed(INTEGRATIONS)
@@ -87,10 +79,9 @@ def create_integration() -> tuple[dict[str, Any], int]:
     body = common.body(router)
     item_id = common.generated_id()
     data = validate(body)
-    password = _password(body)
-    if password is not None:
-        INTEGRATION_PASSWORDS.write(item_id, password)
-    data["has_password"] = password is not None
+    data["has_password"] = common.keep_secret(
+        INTEGRATION_PASSWORDS, item_id, common.write_only(body, "password"), stored=False
+    )
     return common.save(INTEGRATIONS, item_id, data, create=True), 201
 
 
@@ -104,19 +95,16 @@ def replace_integration(item_id: str) -> dict[str, Any]:
     body = common.body(router)
     existing = common.existing(INTEGRATIONS, item_id)
     data = validate(body)
-    password = _password(body)
-    if password is not None:  # an omitted password keeps the stored one
-        INTEGRATION_PASSWORDS.write(item_id, password)
-    data["has_password"] = password is not None or bool(existing.get("has_password"))
+    password = common.write_only(body, "password")
+    data["has_password"] = common.keep_secret(
+        INTEGRATION_PASSWORDS, item_id, password, stored=bool(existing.get("has_password"))
+    )
     return common.save(INTEGRATIONS, item_id, data, create=False)
 
 
 @router.delete("/<item_id>")
 def delete_integration(item_id: str) -> dict[str, Any]:
-    common.existing(INTEGRATIONS, item_id)
-    INTEGRATION_PASSWORDS.delete(item_id)
-    config_store.delete(INTEGRATIONS, item_id)
-    return {}
+    return common.delete_with_secret(INTEGRATIONS, INTEGRATION_PASSWORDS, item_id)
 
 
 @router.post("/<item_id>/test")

@@ -11,7 +11,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from ums.errors import BadRequest
 from ums.management import common
 from ums.oauth.providers import check_name, validate
 from ums.operator_secrets import OAUTH_CLIENT_SECRETS
@@ -19,13 +18,6 @@ from ums.store import config as config_store
 from ums.store.records import OAUTH_PROVIDERS
 
 router = APIGatewayHttpRouter()
-
-
-def _client_secret(body: dict[str, Any]) -> str | None:
-    secret = body.get("client_secret")
-    if secret is not None and (not isinstance(secret, str) or not secret or len(secret) > 8192):
-        raise BadRequest("Field 'client_secret' must be a non-empty string")
-    return secret
 
 
 def shown(item: Any) -> dict[str, Any]:
@@ -42,11 +34,10 @@ def create_provider() -> tuple[dict[str, Any], int]:
     body = common.body(router)
     name = check_name(body.get("name", body.get("preset")))
     data = validate(body, name)
-    secret = _client_secret(body)
+    secret = common.write_only(body, "client_secret")
     data["has_client_secret"] = secret is not None
     saved = common.save(OAUTH_PROVIDERS, name, data, create=True)  # 409 before the secret is touched
-    if secret is not None:
-        OAUTH_CLIENT_SECRETS.write(name, secret)
+    common.keep_secret(OAUTH_CLIENT_SECRETS, name, secret, stored=False)
     return shown(saved), 201
 
 
@@ -61,16 +52,13 @@ def replace_provider(name: str) -> dict[str, Any]:
     existing = common.existing(OAUTH_PROVIDERS, name)
     common.same_name(body, name)
     data = validate(body, name)
-    secret = _client_secret(body)
-    if secret is not None:  # an omitted secret keeps the stored one
-        OAUTH_CLIENT_SECRETS.write(name, secret)
-    data["has_client_secret"] = secret is not None or bool(existing.get("has_client_secret"))
+    secret = common.write_only(body, "client_secret")
+    data["has_client_secret"] = common.keep_secret(
+        OAUTH_CLIENT_SECRETS, name, secret, stored=bool(existing.get("has_client_secret"))
+    )
     return shown(common.save(OAUTH_PROVIDERS, name, data, create=False))
 
 
 @router.delete("/<name>")
 def delete_provider(name: str) -> dict[str, Any]:
-    common.existing(OAUTH_PROVIDERS, name)
-    OAUTH_CLIENT_SECRETS.delete(name)
-    config_store.delete(OAUTH_PROVIDERS, name)
-    return {}
+    return common.delete_with_secret(OAUTH_PROVIDERS, OAUTH_CLIENT_SECRETS, name)
