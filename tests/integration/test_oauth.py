@@ -309,6 +309,20 @@ def test_deleting_the_user_deletes_its_identities(local: LocalIdentityProvider, 
     assert oauth("sign-in", "ann@example.com").status == 404
 
 
+def test_an_identity_linked_while_its_user_is_being_deleted_is_deleted_too(local: LocalIdentityProvider) -> None:
+    from ums.events import USER_DELETE, new_event
+    from ums.store import users as user_store
+
+    sign_up("ann@example.com", "correct horse battery")
+    [read_by_delete] = users()  # what a delete read before the sign-in below linked an identity
+    assert read_by_delete.identities is None
+    assert oauth("sign-in", "ann@example.com").status == 200  # verified email: linked
+    assert len(identities()) == 1
+    user_store.delete(read_by_delete, new_event(USER_DELETE, read_by_delete))
+    assert users() == [] and identities() == []
+    assert oauth("sign-up", "ann@example.com").status == 200  # nothing left behind blocks a new account
+
+
 def test_a_wrong_client_secret_is_a_502_for_the_operator(local: LocalIdentityProvider) -> None:
     provider = manage("oauth-providers/local", method="GET").body
     changed = {k: v for k, v in provider.items() if k not in ("id", "created_at", "updated_at", "has_client_secret")}

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
@@ -217,21 +218,31 @@ def replace_password(
 
 def delete(user: User, event: dict[str, Any]) -> None:
     """Deletes the user, its markers and OAuth identities and writes `event`, in one
-    transaction; 404 if it is already gone."""
-    tx = Transaction()
-    try:
-        with tx:
-            tx.delete(user, condition=UserModel.pk.exists())
-            tx.delete(UniqueValueModel(UniqueValueModel.email_key(user.email_key)))
-            if user.mobile:
-                tx.delete(UniqueValueModel(UniqueValueModel.mobile_key(user.mobile)))
-            for key in sorted(user.identities or ()):
-                tx.delete(IdentityModel(key))
-            tx.save(events.item(event))
-    except TransactWriteError as err:
-        if user.pk in tx.failed_keys(err):
-            raise NotFound("User not found") from None
-        raise
+    transaction; 404 if it is already gone. An identity linked since `user` was read (a sign-in
+    at that instant) is caught by the condition and deleted too, never left behind."""
+    for _ in range(3):
+        tx = Transaction()
+        linked = sorted(user.identities or ())
+        # Identities are only ever added, so an unchanged count means the same set.
+        unchanged = size(UserModel.identities) == len(linked) if linked else UserModel.identities.does_not_exist()
+        try:
+            with tx:
+                tx.delete(user, condition=UserModel.pk.exists() & unchanged)
+                tx.delete(UniqueValueModel(UniqueValueModel.email_key(user.email_key)))
+                if user.mobile:
+                    tx.delete(UniqueValueModel(UniqueValueModel.mobile_key(user.mobile)))
+                for key in linked:
+                    tx.delete(IdentityModel(key))
+                tx.save(events.item(event))
+            return
+        except TransactWriteError as err:
+            if user.pk not in tx.failed_keys(err):
+                raise
+        current = get(user.id)
+        if current is None:
+            raise NotFound("User not found")
+        user = current  # its markers and identities as they are now
+    raise Conflict("The user changed while it was being deleted; try again")
 
 
 SCAN_PAGE_SIZE = 500
