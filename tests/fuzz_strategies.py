@@ -164,9 +164,10 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
         "redirects": ["https://example.com/cb"],
     },
     "oauth-providers/fuzz-gh": {"preset": "github", "client_id": "fuzz", "redirects": ["https://example.com/cb"]},
+    "outbox": {},  # read only: the failed mails
 }
 MANAGEMENT_POSTS = {"signing-keys/rotate"}  # paths with a '/' that POST (not PUT) takes, given every class
-MANAGEMENT_READS = ["signing-keys"]  # GET paths given every class (generated requests reach the others)
+MANAGEMENT_READS = ["signing-keys", "outbox"]  # GET paths given every class (generated requests reach the others)
 # Bodies each route accepts, so that a hostile field rides along a request that gets far.
 BASES: dict[str, list[dict[str, Any]]] = {
     "SignUpFunction": [{"email": "@NEW_EMAIL@", "password": PASSWORD}],
@@ -319,7 +320,7 @@ def query_of(probe: Probe, creds: Credentials, *, scope: bool = False) -> str:
     pairs = [(name, creds.fill(value)) for name, value in probe.query]
     if scope and probe.route.function in SCOPED:
         own = to_json([{"field": "id"}, "=", creds.user_id])
-        pairs = [(n, f"{own[:-1]},\"and\",{v}]" if n == "cond" else v) for n, v in pairs]
+        pairs = [(n, f'{own[:-1]},"and",{v}]' if n == "cond" else v) for n, v in pairs]
         if not any(n == "cond" for n, _ in pairs):
             pairs.append(("cond", own))
     return "&".join(
@@ -506,6 +507,10 @@ def explicit_cases(route: Route, kind: str, *, over_http: bool = False) -> list[
     if route.function == "CustomerResetRequestFunction":
         for value in path_values(kind):
             add(f"appName={value[:20]!r}", _object(bases(route)[0]), query=(("appName", value),))
+    if route.function == "ManagementFunction" and route.method == "GET":
+        for value in path_values(kind):
+            for name in ("status", "limit"):
+                add(f"outbox {name}={value[:20]!r}", b"", "outbox", query=((name, value),))
     if route.function == "OAuthInitFunction":
         for value in path_values(kind):
             for name, _ in OAUTH_INIT_QUERY:  # each parameter hostile in turn, the others right
@@ -537,9 +542,7 @@ def _values() -> st.SearchStrategy[Any]:
         st.floats(allow_nan=False, allow_infinity=False),
     )
     keys = st.one_of(st.sampled_from(ODD_NAMES), st.sampled_from(SURROGATES), st.text(max_size=10))
-    return st.recursive(
-        scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(keys, c, max_size=3), max_leaves=6
-    )
+    return st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(keys, c, max_size=3), max_leaves=6)
 
 
 VALUES = _values()

@@ -95,5 +95,14 @@ def sign_in(email: str = "ann@example.com", password: str = PASSWORD) -> Answer:
 
 
 def manage(path: str, body: Any = None, method: str = "POST") -> Answer:
-    """The management API: `manage("integrations", {...})`, `manage("keys/abc", method="DELETE")`."""
-    return call("ManagementFunction", body, method=method, path=f"/management/{path}", path_parameters={"proxy": path})
+    """The management API: `manage("integrations", {...})`, `manage("keys/abc", method="DELETE")`,
+    `manage("outbox?limit=2", method="GET")`."""
+    path, _, query = path.partition("?")
+    return call(
+        "ManagementFunction",
+        body,
+        method=method,
+        path=f"/management/{path}",
+        path_parameters={"proxy": path},
+        query=query,
+    )

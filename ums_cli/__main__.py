@@ -9,6 +9,8 @@
                                    password or client_secret in the file is sent, and reported
                                    updated, every time)
   ums mail [--follow] [--clear]    the local stack's outbox (Ctrl-C ends --follow)
+  ums outbox [list] [--limit N]    events whose mail failed, newest first, with the reason
+  ums outbox get EVENT_ID          what became of one event's mail (pending, sent, failed, skipped)
   ums signing-keys [list]          the access-token signing keys: ids and times, never a private key
   ums signing-keys rotate [--now]  a new key, published now, signing 2 h later; --now: signing at
                                    once, every other key dropped (a leaked key: all tokens refused)
@@ -205,6 +207,17 @@ def mail_command(client: Client, args: argparse.Namespace) -> Any:
         return None
 
 
+def outbox_command(client: Client, args: argparse.Namespace) -> Any:
+    """Failed mails (`list`) or one event's delivery status (`get EVENT_ID`)."""
+    if args.action == "get":
+        if not args.event_id:
+            raise UsageError("outbox get needs an EVENT_ID")
+        return client.request("GET", f"/management/outbox/{quote(args.event_id, safe='')}")
+    if args.event_id:
+        raise UsageError("outbox list takes no EVENT_ID (outbox get EVENT_ID shows one event)")
+    return client.request("GET", f"/management/outbox?status=failed&limit={args.limit}")
+
+
 def signing_keys_command(client: Client, args: argparse.Namespace) -> Any:
     """The signing keys (`list`) or a rotation (`rotate [--now]`): the summary as one JSON object,
     or a table of the keys."""
@@ -273,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     mail.add_argument("--follow", "-f", action="store_true", help="print new mail as it arrives (Ctrl-C ends)")
     mail.add_argument("--clear", action="store_true")
     mail.set_defaults(run=mail_command)
+    outbox = commands.add_parser("outbox", help="failed mails, or what became of one event's mail", parents=[common])
+    outbox.add_argument("action", nargs="?", choices=["list", "get"], default="list")
+    outbox.add_argument("event_id", nargs="?")
+    outbox.add_argument("--limit", type=int, default=50, help="list: at most this many (1-100, default 50)")
+    outbox.set_defaults(run=outbox_command)
     signing = commands.add_parser("signing-keys", help="list or rotate the access-token signing keys", parents=[common])
     signing.add_argument("action", nargs="?", choices=["list", "rotate"], default="list")
     signing.add_argument("--now", action="store_true", help="rotate: sign with the new key at once (a leaked key)")

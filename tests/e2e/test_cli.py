@@ -59,6 +59,7 @@ def test_help_lists_every_command(base_url: str) -> None:
         "mail",
         "signing-keys",
         "oauth-providers",
+        "outbox",
         "users",
     ):
         assert word in out
@@ -482,3 +483,36 @@ def test_signing_keys_list_and_rotate(base_url: str) -> None:
     assert misuse.returncode == 2 and misuse.stderr == "ums: --now goes with signing-keys rotate\n"
     for run in (out, again.stdout, again.stderr, ums(base_url, "--json", "signing-keys").stdout):
         assert "PRIVATE KEY" not in run and "private_key" not in run
+
+
+def test_outbox_shows_a_mail_that_failed_and_why(base_url: str) -> None:
+    """A mail SES refuses (a sender no identity covers) is listed by `ums outbox`, with the reason."""
+    integration = {"name": "unverified", "type": "ses", "sender": "nobody@unverified.example"}
+    [created] = json_lines(ums(base_url, "--json", "integrations", "create", "--data", json.dumps(integration)).stdout)
+    automation = {"name": "bye", "event": "AfterUserDelete", "integration_id": created["id"],
+                  "subject": "Bye", "body": "<p>bye</p>"}  # fmt: skip
+    [bye] = json_lines(ums(base_url, "--json", "automations", "create", "--data", json.dumps(automation)).stdout)
+    try:
+        email = f"outbox-{uuid.uuid4().hex[:8]}@example.com"
+        credentials = {"method": "ums", "email": email, "password": "correct horse battery staple"}
+        requests.post(f"{base_url}/ums/signup", json=credentials, timeout=10).raise_for_status()
+        token = requests.post(f"{base_url}/auth", json=credentials, timeout=10).json()["access_token"]
+        headers = {"authorization": f"Bearer {token}"}
+        requests.delete(f"{base_url}/ums/user", json={"password": credentials["password"]}, headers=headers, timeout=10)
+        mine: list[dict[str, Any]] = []
+        for _ in range(100):  # the stream poller runs every 100 ms
+            mine = [e for e in json_lines(ums(base_url, "--json", "outbox").stdout) if e["user"]["email"] == email]
+            if mine:
+                break
+        [failed] = mine
+        assert failed["event"] == "AfterUserDelete" and failed["status"] == "failed"
+        assert failed["reason"].startswith(f"{bye['id']}: SES MessageRejected")
+        [one] = json_lines(ums(base_url, "--json", "outbox", "get", failed["id"]).stdout)
+        assert one == failed
+        assert "failed" in ums(base_url, "outbox", "get", failed["id"]).stdout
+        refused = ums(base_url, "outbox", "get", "no-such-event", check=False)
+        assert refused.returncode == 1 and "No event 'no-such-event'" in refused.stderr
+        assert ums(base_url, "outbox", "get", check=False).returncode == 2
+    finally:
+        ums(base_url, "automations", "delete", bye["id"])
+        ums(base_url, "integrations", "delete", created["id"])

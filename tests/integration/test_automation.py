@@ -296,13 +296,9 @@ def test_events_are_published_to_the_bus_without_secrets(aws: None) -> None:
         ({"activity_timestamp": "yesterday"}, "activity_timestamp"),
     ],
 )
-def test_invalid_quicksilver_messages_are_dropped_not_retried(
-    aws: None, change: dict[str, Any], reason: str
-) -> None:
+def test_invalid_quicksilver_messages_are_dropped_not_retried(aws: None, change: dict[str, Any], reason: str) -> None:
     message = json.loads(
-        (
-            FUNCTIONS["ResetMessageFunction"].spec.code_uri.parents[1] / "events" / "reset_message.json"
-        ).read_text()
+        (FUNCTIONS["ResetMessageFunction"].spec.code_uri.parents[1] / "events" / "reset_message.json").read_text()
     )
     message["detail"].update(change)
     answer = FUNCTIONS["ResetMessageFunction"].invoke(message)

@@ -159,8 +159,14 @@ def test_a_code_from_another_provider_does_not_redeem_this_state(local: LocalIde
     local.add_client("another-app", "another-secret")
     other = manage(
         "oauth-providers",
-        {"name": "other", "type": "oidc", "issuer": local.issuer, "client_id": "another-app",
-         "client_secret": "another-secret", "redirects": [CALLBACK]},
+        {
+            "name": "other",
+            "type": "oidc",
+            "issuer": local.issuer,
+            "client_id": "another-app",
+            "client_secret": "another-secret",
+            "redirects": [CALLBACK],
+        },
     )
     assert other.status == 201
     ours = authorize(init(provider="local").body["oauth_url"], "ann@example.com")

@@ -74,11 +74,7 @@ def dynamodb_clients(tree: ast.AST) -> list[int]:
         if isinstance(node, ast.Call) and node.args:
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             first = node.args[0]
-            if (
-                name in ("client", "resource")
-                and isinstance(first, ast.Constant)
-                and first.value in DYNAMODB_SERVICES
-            ):
+            if name in ("client", "resource") and isinstance(first, ast.Constant) and first.value in DYNAMODB_SERVICES:
                 lines.append(node.lineno)
     return lines
 

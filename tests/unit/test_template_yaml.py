@@ -68,15 +68,22 @@ def grants(function: str) -> list[tuple[set[str], str]]:
 
 def actions_on(function: str, logical_id: str) -> set[str]:
     """Every action `function` may take on the resource `logical_id` (or an index of it)."""
-    return {a for actions, resource in grants(function) for a in actions if f'"{logical_id}' in resource
-            or f"{{{logical_id}." in resource}
+    return {
+        a
+        for actions, resource in grants(function)
+        for a in actions
+        if f'"{logical_id}' in resource or f"{{{logical_id}." in resource
+    }
 
 
 def test_the_mail_rendering_function_cannot_write_users_or_tokens() -> None:
     assert actions_on("AutomationFunction", "UsersTable") == set()
     assert actions_on("AutomationFunction", "TokensTable") == set()
-    assert not any(a.startswith("dynamodb:") and resource == '"*"' for actions, resource in grants("AutomationFunction")
-                   for a in actions)
+    assert not any(
+        a.startswith("dynamodb:") and resource == '"*"'
+        for actions, resource in grants("AutomationFunction")
+        for a in actions
+    )
 
 
 def test_only_the_management_and_signing_key_functions_may_write_the_signing_keys() -> None:
@@ -139,8 +146,11 @@ def test_only_the_mail_function_may_decrypt_reset_tokens() -> None:
     for function in FUNCTIONS:
         assert not any("kms:Decrypt" in actions for actions, _ in grants(function)), function
     statements = RESOURCES["TokenKey"]["Properties"]["KeyPolicy"]["Statement"]
-    decrypting = [s for s in statements if any(a in ("kms:*", "kms:Decrypt", "kms:CreateGrant") or a.endswith("*")
-                                               for a in _actions(s["Action"]))]
+    decrypting = [
+        s
+        for s in statements
+        if any(a in ("kms:*", "kms:Decrypt", "kms:CreateGrant") or a.endswith("*") for a in _actions(s["Action"]))
+    ]
     assert [s["Principal"] for s in decrypting] == [{"AWS": {"Fn::GetAtt": ["AutomationFunctionRole", "Arn"]}}]
     assert _actions(decrypting[0]["Action"]) == {"kms:Decrypt"}
 
@@ -196,14 +206,24 @@ def test_the_bus_rule_has_a_dead_letter_queue_and_alarms_notify_only_when_a_topi
 
 def test_the_expensive_public_routes_have_their_own_throttles() -> None:
     settings = RESOURCES["HttpApi"]["Properties"]["RouteSettings"]
-    for route in ("POST /auth", "POST /ums/signup", "POST /ums/resetpassword", "POST /user/password",
-                  "POST /notifications/customers/reset", "PATCH /accounts/customers/{customerId}"):
+    for route in (
+        "POST /auth",
+        "POST /ums/signup",
+        "POST /ums/resetpassword",
+        "POST /user/password",
+        "POST /notifications/customers/reset",
+        "PATCH /accounts/customers/{customerId}",
+    ):
         default = RESOURCES["HttpApi"]["Properties"]["DefaultRouteSettings"]
         assert settings[route]["ThrottlingRateLimit"] < default["ThrottlingRateLimit"], route
 
 
-RESET_ISSUERS = ("RequestResetFunction", "QuicksilverResetFunction", "CustomerResetRequestFunction",
-                 "ResetMessageFunction")
+RESET_ISSUERS = (
+    "RequestResetFunction",
+    "QuicksilverResetFunction",
+    "CustomerResetRequestFunction",
+    "ResetMessageFunction",
+)
 
 
 def test_the_reset_issuing_functions_share_one_managed_policy() -> None:

@@ -102,3 +102,36 @@ def test_text_is_derived_from_html_with_links_spelled_out() -> None:
         "<p>Hello <b>Ann</b></p><p><a href='https://x.example/r?t=1'>Reset</a></p><style>p{}</style>"
     )
     assert text == "Hello Ann\n\nReset (https://x.example/r?t=1)\n"
+
+
+@pytest.mark.parametrize(
+    "event_id", ["AfterSignUp", "AfterPasswordResetRequest", "AfterPasswordChange", "AfterUserDelete"]
+)
+def test_every_event_has_a_default_mail_that_passes_the_checks_a_saved_template_does(event_id: str) -> None:
+    from ums.automation import defaults
+    from ums.events import EVENT_TYPES
+
+    automation = defaults.automation(event_id)
+    assert automation is not None and automation["integration_id"] == defaults.INTEGRATION_ID
+    template = defaults.template(automation["template"])
+    assert template is not None
+    placeholders = EVENT_TYPES[event_id].all_placeholders
+    for field in ("subject", "html", "text"):
+        templates.check(template[field], field, placeholders, html=field == "html")
+    html = templates.render(template["html"], {**templates.SAMPLE_PLACEHOLDERS, "application": None}, html=True)
+    assert html.startswith("<!doctype html>") and '<html lang="en">' in html
+    assert f"<title>{template['subject']}</title>" in html and "<!--" not in html
+    assert "<img" not in html and "<script" not in html and "src=" not in html  # no remote assets to block
+    assert 'role="presentation"' in html  # layout tables are not data tables to a screen reader
+
+
+def test_the_reset_mail_carries_the_link_in_html_and_text() -> None:
+    from ums.automation import defaults
+
+    template = defaults.template("ums-password-reset")
+    assert template is not None and "text" in template
+    link = templates.SAMPLE_PLACEHOLDERS["reset_link"]
+    html = templates.render(template["html"], templates.SAMPLE_PLACEHOLDERS, html=True)
+    text = templates.render(template["text"], templates.SAMPLE_PLACEHOLDERS, html=False)
+    assert f'href="{link.replace("&", "&amp;")}"' in html and link in text
+    assert defaults.template("not-a-default") is None

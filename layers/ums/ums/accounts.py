@@ -65,4 +65,3 @@ def delete_self(access_token: str, body: DeleteSelf) -> dict[str, Any]:
 def _require_password(user: User, password: str) -> None:
     if not passwords.verify_password(user.password_hash, password):
         raise Forbidden("Wrong password")
-

@@ -37,6 +37,9 @@ class Settings:
     password_min_length: int
     prevent_user_existence_errors: bool
     default_reset_url: str
+    mail_sender: str  # the stack's SES identity: the sender of the default mails
+    mail_configuration_set: str
+    default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
     select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
     # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1); see _argon2_cost.
     argon2_time_cost: int
@@ -70,11 +73,19 @@ def settings() -> Settings:
         password_min_length=int(env.get("PASSWORD_MIN_LENGTH", "8")),
         prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
         default_reset_url=env.get("DEFAULT_RESET_URL", ""),
+        mail_sender=env.get("MAIL_SENDER", ""),
+        mail_configuration_set=env.get("MAIL_CONFIGURATION_SET", ""),
+        default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),
         select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
         argon2_time_cost=time_cost,
         argon2_memory_kib=memory_kib,
         argon2_parallelism=parallelism,
     )
+
+
+def _default_mails(value: str) -> frozenset[str]:
+    """template.yaml's DefaultMails: `all`, `none`, or event ids separated by commas."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip() not in ("", "none"))
 
 
 def _argon2_cost(env: Mapping[str, str]) -> tuple[int, int, int]:

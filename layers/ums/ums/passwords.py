@@ -71,4 +71,3 @@ def needs_rehash(password_hash: str) -> bool:
 def spend_verification_time(password: str) -> None:
     """Verify against a dummy hash so an unknown email costs the same time as a wrong password."""
     verify_password(_dummy_hash(), password)
-

@@ -32,9 +32,7 @@ from ums.users import email_key, public_record
 
 REQUESTS_PER_HOUR = 5
 SECONDS_BETWEEN_REQUESTS = 60
-APPLICATION_NEEDS_KEY = (
-    "Field 'application' needs an API key; anonymous requests use the project's default reset link"
-)
+APPLICATION_NEEDS_KEY = "Field 'application' needs an API key; anonymous requests use the project's default reset link"
 
 
 def request_public_reset(body: ResetRequest, check_api_key: Callable[[], object] | None) -> None:

@@ -132,4 +132,3 @@ def new_session_id() -> str:
 
 def new_rotation_salt() -> str:
     return secrets.token_urlsafe(16)
-

@@ -115,4 +115,3 @@ def _matching(query: Query, deadline: float) -> Iterator[User]:
             raise BadRequest(TOO_SLOW.format(seconds=settings().select_deadline_seconds))
         if condition is None or matches(condition, public_record(user)):
             yield user
-

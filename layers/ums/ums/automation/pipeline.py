@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums.automation import templates
+from ums.automation import defaults, templates
 from ums.automation.idempotency import once_per
 from ums.automation.mail import Mail, PermanentFailure, send
 from ums.config import settings
@@ -45,15 +45,13 @@ def process_event(event: Event) -> None:
     that is not an event at all raises too: it ends in the failure queue for an operator."""
     if event.event not in EVENT_TYPES or not isinstance(_mapping(event.user).get("email"), str):
         raise ValueError(f"Outbox record {event.id!r} is not an event of this service (no known event or email)")
-    automations = [
-        a for a in config_store.list_all(AUTOMATIONS) if a.get("event") == event.event and a.get("enabled", True)
-    ]
-    if not automations:
-        logger.warning("No automation for event", extra={"event": event.event, "event_id": event.id})
-        metrics.add_metric(name="EventsWithoutAutomation", unit=MetricUnit.Count, value=1)
+    automations = [a for a in config_store.list_all(AUTOMATIONS) if a.get("event") == event.event]
+    if not automations and (default := defaults.automation(event.event)) is not None:
+        automations = [default]
+    enabled = [a for a in automations if a.get("enabled", True)]
     failures = []
-    context = placeholders(event) if automations else {}  # once: it decrypts the token
-    for automation in automations:
+    context = placeholders(event) if enabled else {}  # once: it decrypts the token
+    for automation in enabled:
         try:
             delivery = {"event_id": event.id, "automation_id": automation["id"]}
             _deliver_once(delivery=delivery, event=event, automation=automation, context=context)
@@ -62,14 +60,34 @@ def process_event(event: Event) -> None:
             metrics.add_metric(name="MailRejected", unit=MetricUnit.Count, value=1)
             logger.error("Mail permanently refused", extra={"event_id": event.id, "reason": str(err)})
     publish_event(event)
-    if not event_store.mark_delivered(event.id, failures):
+    if failures:
+        status, reason = "failed", "; ".join(failures)
+    elif enabled:
+        status, reason = "sent", None
+    else:
+        status, reason = "skipped", _why_no_mail(event.event, automations)
+        logger.warning("No mail for event", extra={"event": event.event, "event_id": event.id, "reason": reason})
+        metrics.add_metric(name="EventsWithoutAutomation", unit=MetricUnit.Count, value=1)
+    if not event_store.mark_delivered(event.id, status, reason):
         logger.warning("Event gone before its status was recorded", extra={"event_id": event.id})
+
+
+def _why_no_mail(event_id: str, automations: list[Automation]) -> str:
+    if automations:
+        return "every automation for the event is disabled"
+    if event_id in defaults.MAILS:
+        return "no automation for the event, and DefaultMails leaves its default mail out"
+    return "no automation for the event"
 
 
 def _deliver(*, delivery: dict[str, str], event: Event, automation: Automation, context: dict[str, Any]) -> str:
     """Renders and sends one automation's mail. Idempotent on `delivery` alone (event and
     automation ids); the other arguments are what it needs, not part of the key."""
-    integration = config_store.get(INTEGRATIONS, automation["integration_id"])
+    integration = (
+        defaults.integration()
+        if automation["integration_id"] == defaults.INTEGRATION_ID
+        else config_store.get(INTEGRATIONS, automation["integration_id"])
+    )
     if integration is None:
         raise PermanentFailure(f"integration {automation['integration_id']} does not exist")
     subject, html, text, template_name = _content(automation, event, context)
@@ -134,7 +152,7 @@ def resolve_template(name: str, *, explicit: str | None, country: str | None, la
         template = config_store.get(TEMPLATES, candidate)
         if template:
             return template
-    return None
+    return defaults.template(name)  # a default mail's built-in template, if `name` is one
 
 
 def placeholders(event: Event) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The management API (`ANY /management/{proxy+}`): events (read only), integrations,
-automations, templates, applications, policies, API keys, OAuth providers and the access-token
-signing keys.
+automations, templates, applications, policies, API keys, OAuth providers, the access-token
+signing keys and the outbox (read only).
 
 Powertools' `APIGatewayHttpResolver` routes; each kind is one router in its own module, with its
 validation (items are checked when saved, so nothing fails later when mail is due). The resolver
@@ -26,6 +26,7 @@ from ums.management import (
     integrations,
     keys,
     oauth_providers,
+    outbox,
     policies,
     signing_keys,
     templates,
@@ -42,6 +43,7 @@ ROUTERS: dict[str, APIGatewayHttpRouter] = {
     "keys": keys.router,
     "oauth-providers": oauth_providers.router,
     "signing-keys": signing_keys.router,
+    "outbox": outbox.router,
 }
 # What a path segment may hold as the resolver matches it: RFC 3986's pchar, '%' included.
 _SEGMENT_SAFE = "!$&'()*+,;=:@%"

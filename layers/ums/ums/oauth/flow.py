@@ -263,9 +263,7 @@ def _profile(name: Any, picture: Any) -> dict[str, str]:
 
 def _email(provider: OAuthProvider, identity: Identity) -> str:
     if identity.email is None:
-        raise BadRequest(
-            f"The {provider['name']} account shares no email address; the user must allow access to it"
-        )
+        raise BadRequest(f"The {provider['name']} account shares no email address; the user must allow access to it")
     try:
         return normalize_email(identity.email)
     except BadRequest:

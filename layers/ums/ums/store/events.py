@@ -6,7 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from ums.store.models import EventModel, condition_failed
+from ums.store.models import EventModel, condition_failed, get_or_none
 
 Event = EventModel  # the record logic reads (attributes only)
 
@@ -22,15 +22,17 @@ def from_stream_image(image: dict[str, Any]) -> Event:
     return EventModel.from_raw_data(image)
 
 
-def mark_delivered(event_id: str, failures: list[str]) -> bool:
-    """Records the event's status after delivery (`failed` with the reasons, or `sent`), only
-    while it exists: an unconditional update would recreate an expired or deleted event as an
-    `{id, status}` stub. False when it is gone."""
+def mark_delivered(event_id: str, status: str, reason: str | None = None) -> bool:
+    """Records the event's status after delivery (`sent`, `failed` or `skipped`, with the reason
+    for the last two), only while it exists: an unconditional update would recreate an expired or
+    deleted event as an `{id, status}` stub. False when it is gone."""
+    failed = status == EventModel.FAILED
     try:
         EventModel(event_id).update(
             actions=[
-                EventModel.status.set("failed" if failures else "sent"),
-                EventModel.failure.set("; ".join(failures)) if failures else EventModel.failure.remove(),
+                EventModel.status.set(status),
+                EventModel.failure.set(reason) if reason else EventModel.failure.remove(),
+                EventModel.failed.set(EventModel.FAILED) if failed else EventModel.failed.remove(),
             ],
             condition=EventModel.id.exists(),
         )
@@ -39,3 +41,12 @@ def mark_delivered(event_id: str, failures: list[str]) -> bool:
             raise
         return False
     return True
+
+
+def get(event_id: str) -> Event | None:
+    return get_or_none(EventModel, event_id, consistent=True)
+
+
+def failed(limit: int) -> list[Event]:
+    """The latest failed events, newest first (a query of the sparse `failed` index)."""
+    return list(EventModel.failed_events.query(EventModel.FAILED, scan_index_forward=False, limit=limit))

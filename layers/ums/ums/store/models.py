@@ -211,8 +211,21 @@ class RateLimitModel(Model):
     expires_at = NumberAttribute()
 
 
+class FailedEventsIndex(GlobalSecondaryIndex["EventModel"]):
+    """Sparse: only failed events carry `failed`, so operators list them without a scan."""
+
+    class Meta:
+        index_name = "failed"
+        projection = AllProjection()
+
+    failed = UnicodeAttribute(hash_key=True)  # always FAILED
+    occurred_at = UnicodeAttribute(range_key=True)
+
+
 class EventModel(Model):
     """One event of the outbox. `token_ciphertext` is the reset token encrypted with KMS."""
+
+    FAILED = "failed"
 
     class Meta:
         table_name = settings().events_table
@@ -232,9 +245,12 @@ class EventModel(Model):
     merge_vars: MapAttribute[str, Any] = MapAttribute(null=True)
     token_ciphertext = UnicodeAttribute(null=True)
     token_expires_at = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default="pending")
-    failure = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="pending")  # then sent, failed or skipped (no mail was due)
+    failure = UnicodeAttribute(null=True)  # why it failed or was skipped
+    failed = UnicodeAttribute(null=True)  # FAILED when it failed: the key of `failed_events`
     expires_at = NumberAttribute()
+
+    failed_events = FailedEventsIndex()
 
 
 class ConfigModel(Model):
