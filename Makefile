@@ -39,6 +39,7 @@ test: $(VENV)/.installed lint  ## unit, integration and end-to-end tests
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 # STACK=running: against the emulator of the `make dev` on UMS_LOCAL_PORT (its users and tokens).
