@@ -65,8 +65,8 @@ def test_a_sign_up_with_nothing_configured_gets_the_welcome_mail(aws: None, ses_
     automate(event)
     [mail] = sent_mail()
     assert mail.source == SENDER and mail.destinations == {"ToAddresses": ["ann@example.com"]}
-    assert mail.subject == "Welcome, your account is ready"
-    assert "Welcome, Ann" in mail.body and '<html lang="en">' in mail.body
+    assert mail.subject == "Welcome: confirm your email address"  # EmailVerification=optional
+    assert "Welcome, Ann" in mail.body and '<html lang="en">' in mail.body and "Confirm my email address" in mail.body
     [request] = ses_requests
     assert request["ConfigurationSetName"] == STACK.resolve({"Ref": "MailConfigurationSet"})
     text = request["Content"]["Simple"]["Body"]["Text"]["Data"]
@@ -120,7 +120,7 @@ def test_a_stored_template_of_the_default_name_translates_it(aws: None) -> None:
     sign_up("bob@example.com", first_name="Bob", language="en")
     for event in events("AfterSignUp"):
         automate(event)
-    assert sorted(m.subject for m in sent_mail()) == ["Welcome, your account is ready", "Welkom Ann"]
+    assert sorted(m.subject for m in sent_mail()) == ["Welcome: confirm your email address", "Welkom Ann"]
 
 
 def test_default_mails_can_be_left_out_per_event(aws: None, setting: Any) -> None:

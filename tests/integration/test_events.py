@@ -25,6 +25,8 @@ SEQUENCE = [
     ("HelloFunction", "hello.json", 200),  # the claims its JWT authorizer passes on
     ("RefreshTokenFunction", "refresh_token.json", 200),
     ("ChangePasswordFunction", "change_password.json", 200),
+    ("VerifyRequestFunction", "verify_request.json", 202),  # a new link, beside the sign-up's
+    ("VerifyEmailFunction", "verify_email.json", 200),
     ("RequestResetFunction", "request_reset.json", 202),
     ("ApplyResetFunction", "apply_reset.json", 200),
     ("QuicksilverResetFunction", "quicksilver_reset.json", 202),
@@ -48,6 +50,11 @@ SEQUENCE = [
 def newest_reset_token() -> str:
     resets = [e for e in EventModel.scan() if e.event == "AfterPasswordResetRequest"]
     return decrypt_token(max(resets, key=lambda e: e.occurred_at).token_ciphertext)
+
+
+def newest_verify_token() -> str:
+    mailed = [e for e in EventModel.scan() if e.event == "AfterEmailVerificationRequest"]
+    return decrypt_token(max(mailed, key=lambda e: e.occurred_at).token_ciphertext)
 
 
 def allow_next_reset_request() -> None:
@@ -84,6 +91,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         text = (EVENTS / name).read_text()
         if "REPLACE_WITH_RESET_TOKEN" in text:
             state["RESET_TOKEN"] = newest_reset_token()
+        if "REPLACE_WITH_VERIFY_TOKEN" in text:
+            state["VERIFY_TOKEN"] = newest_verify_token()
         for key, value in state.items():
             text = text.replace(f"REPLACE_WITH_{key}", value)
         allow_next_reset_request()
@@ -101,6 +110,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         if function == "SignUpFunction":
             state["USER_ID"] = body["id"]
             assert body["email"] == "elon@tesla.com"
+        if function == "VerifyEmailFunction":
+            assert body["email_verified"] is True, body
         if function == "HelloFunction":
             assert body == {"sub": f"ums:{state['USER_ID']}", "scope": "ums:user"}
         if function == "OAuthInitFunction":

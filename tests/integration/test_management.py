@@ -18,7 +18,15 @@ def test_events_list_jexia_names_and_placeholders(aws: None) -> None:
     events = {e["id"]: e for e in manage("events", method="GET").body}
     assert events["AfterPasswordResetRequest"]["name"] == "UMS: password reset request"
     assert {"token", "reset_link", "email"} <= set(events["AfterPasswordResetRequest"]["placeholders"])
-    assert set(events) == {"AfterPasswordResetRequest", "AfterSignUp", "AfterPasswordChange", "AfterUserDelete"}
+    assert {"verify_link", "verify_token"} <= set(events["AfterSignUp"]["placeholders"])
+    assert set(events) == {
+        "AfterPasswordResetRequest",
+        "AfterSignUp",
+        "AfterPasswordChange",
+        "AfterUserDelete",
+        "AfterEmailVerificationRequest",
+        "AfterEmailVerification",
+    }
 
 
 def test_integration_crud(aws: None) -> None:

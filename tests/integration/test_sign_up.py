@@ -9,8 +9,18 @@ def test_sign_up_returns_201_with_the_record_and_extra_fields(aws: None) -> None
     answer = sign_up("Elon@Tesla.com", age=25, address={"city": "Apeldoorn", "country": "NL"}, tags=["a", 1.5])
     assert answer.status == 201
     user = answer.body
-    assert set(user) == {"id", "email", "active", "created_at", "updated_at", "age", "address", "tags"}
-    assert user["email"] == "Elon@Tesla.com" and user["active"] is True
+    assert set(user) == {
+        "id",
+        "email",
+        "active",
+        "email_verified",
+        "created_at",
+        "updated_at",
+        "age",
+        "address",
+        "tags",
+    }
+    assert user["email"] == "Elon@Tesla.com" and user["active"] is True and user["email_verified"] is False
     assert user["age"] == 25 and user["address"] == {"city": "Apeldoorn", "country": "NL"}
     assert user["tags"] == ["a", 1.5]
     assert user["created_at"] == user["updated_at"] and user["created_at"].endswith("Z")

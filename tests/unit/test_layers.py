@@ -166,19 +166,25 @@ def test_the_check_sees_a_handler_importing_the_store() -> None:
 def test_logic_runs_on_a_fake_store_without_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     """The store is the seam: logic is tested here with its store functions replaced, and no
     emulated AWS at all (no `aws` fixture: any DynamoDB call would fail)."""
-    from ums import accounts, policies, user_admin
+    from ums import accounts, mailed_tokens, policies, user_admin
     from ums.bodies import SignUp, UserChanges
     from ums.store import users as user_store
 
-    written: list[tuple[str, Any, Any]] = []
-    monkeypatch.setattr(user_store, "create", lambda user, event: written.append(("create", user, event)))
+    written: list[tuple[str, Any, Any, Any]] = []
+
+    def create(user: user_store.User, event: dict[str, Any], verify_token: Any = None) -> None:
+        written.append(("create", user, event, verify_token))
+
+    monkeypatch.setattr(user_store, "create", create)
+    monkeypatch.setattr(mailed_tokens, "encrypt_token", lambda token: f"encrypted {len(token)}")  # KMS's seam
     record = accounts.sign_up(
         SignUp.parse({"email": "Ann@Example.com", "password": "a long passphrase 42", "city": "Delft"})
     )
-    [(_, user, event)] = written
-    assert record["email"] == "Ann@Example.com" and record["city"] == "Delft"
+    [(_, user, event, verify_token)] = written
+    assert record["email"] == "Ann@Example.com" and record["city"] == "Delft" and record["email_verified"] is False
     assert user.email_key == "ann@example.com" and user.password_hash.startswith("$argon2")
     assert isinstance(event, dict) and event["event"] == "AfterSignUp" and event["user"] == record
+    assert event["token_ciphertext"] == "encrypted 43" and verify_token.user_id == user.id
 
     updates: list[tuple[object, ...]] = []
 
@@ -189,6 +195,7 @@ def test_logic_runs_on_a_fake_store_without_moto(monkeypatch: pytest.MonkeyPatch
         updated_at: str,
         *,
         active: bool | None = None,
+        email_verified: bool | None = None,
         suspend: bool = False,
     ) -> None:
         updates.append((set_fields, removed, active, suspend))

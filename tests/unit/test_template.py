@@ -29,6 +29,8 @@ def test_routes_are_the_api_contract() -> None:
         ("POST", "/ums/changepassword"),
         ("POST", "/ums/resetpassword"),
         ("POST", "/ums/resetpassword/{token}"),
+        ("POST", "/ums/verify"),
+        ("POST", "/ums/verify/{token}"),
         ("POST", "/user/password"),
         ("POST", "/notifications/customers/reset"),
         ("PATCH", "/accounts/customers/{customerId}"),

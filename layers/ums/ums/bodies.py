@@ -171,6 +171,18 @@ class ResetRequest:
 
 
 @dataclass(frozen=True)
+class VerifyRequest:
+    """`POST /ums/verify {email}`: mail the address a (new) verification link."""
+
+    email: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"email"})
+        return cls(normalize_email(body.get("email")))
+
+
+@dataclass(frozen=True)
 class ResetLookup:
     """A reset request that names the user by id, email or mobile (Quicksilver's `POST /user/password`
     and the customer guide's `POST /notifications/customers/reset`)."""
@@ -240,11 +252,13 @@ class ResetApply:
 @dataclass(frozen=True)
 class UserChanges:
     """`PATCH /ums/users` by a policy holder: schemaless fields to set, to remove (given as null),
-    and `active` (false suspends the user). Checked whole before any user is written."""
+    `active` (false suspends the user) and `email_verified` (for imports and support). Checked
+    whole before any user is written."""
 
     set_fields: dict[str, Any]
     removed: list[str]
     active: bool | None
+    email_verified: bool | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Self:
@@ -252,17 +266,18 @@ class UserChanges:
             raise BadRequest("The body must name at least one field to update")
         set_fields: dict[str, Any] = {}
         removed: list[str] = []
-        active = body.get("active")
-        if "active" in body and not isinstance(active, bool):
-            raise BadRequest("Field 'active' must be true or false")
+        flags = {name: body.get(name) for name in ("active", "email_verified")}
+        for name, value in flags.items():
+            if name in body and not isinstance(value, bool):
+                raise BadRequest(f"Field '{name}' must be true or false")
         for name, value in body.items():
             if name in UNCHANGEABLE_BY_ADMIN:
                 raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
-            if name == "active":
+            if name in flags:
                 continue
             check_field_name(name)  # the store writes it by name, never as a path
             if value is None:
                 removed.append(name)
             else:
                 set_fields[name] = validate_profile({name: value})[name]
-        return cls(set_fields, removed, active)
+        return cls(set_fields, removed, flags["active"], flags["email_verified"])

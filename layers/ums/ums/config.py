@@ -37,6 +37,9 @@ class Settings:
     password_min_length: int
     prevent_user_existence_errors: bool
     default_reset_url: str
+    email_verification: str  # off, optional (mail a link, sign-in allowed) or required (sign-in needs it)
+    verify_token_ttl: int
+    default_verify_url: str
     mail_sender: str  # the stack's SES identity: the sender of the default mails
     mail_configuration_set: str
     default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
@@ -73,6 +76,9 @@ def settings() -> Settings:
         password_min_length=int(env.get("PASSWORD_MIN_LENGTH", "8")),
         prevent_user_existence_errors=_flag(env.get("PREVENT_USER_EXISTENCE_ERRORS", "false")),
         default_reset_url=env.get("DEFAULT_RESET_URL", ""),
+        email_verification=env.get("EMAIL_VERIFICATION", "optional"),
+        verify_token_ttl=int(env.get("VERIFY_TOKEN_TTL", "86400")),
+        default_verify_url=env.get("DEFAULT_VERIFY_URL", ""),
         mail_sender=env.get("MAIL_SENDER", ""),
         mail_configuration_set=env.get("MAIL_CONFIGURATION_SET", ""),
         default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),

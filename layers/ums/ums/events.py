@@ -41,10 +41,28 @@ PASSWORD_RESET_REQUEST = EventType(
     "user.password_reset.transactional",
     ("token", "reset_link", "expires_at"),
 )
-SIGN_UP = EventType("AfterSignUp", "UMS: user signed up", "user.sign_up.transactional")
+VERIFY_PLACEHOLDERS = ("verify_token", "verify_link", "expires_at")  # while EmailVerification is not off
+SIGN_UP = EventType("AfterSignUp", "UMS: user signed up", "user.sign_up.transactional", VERIFY_PLACEHOLDERS)
+EMAIL_VERIFICATION_REQUEST = EventType(
+    "AfterEmailVerificationRequest",
+    "UMS: email verification request",
+    "user.email_verification.transactional",
+    VERIFY_PLACEHOLDERS,
+)
+EMAIL_VERIFIED = EventType("AfterEmailVerification", "UMS: email verified", "user.email_verified.transactional")
 PASSWORD_CHANGE = EventType("AfterPasswordChange", "UMS: password changed", "user.password_change.transactional")
 USER_DELETE = EventType("AfterUserDelete", "UMS: user deleted", "user.delete.transactional")
-EVENT_TYPES = {e.id: e for e in (PASSWORD_RESET_REQUEST, SIGN_UP, PASSWORD_CHANGE, USER_DELETE)}
+EVENT_TYPES = {
+    e.id: e
+    for e in (
+        PASSWORD_RESET_REQUEST,
+        SIGN_UP,
+        PASSWORD_CHANGE,
+        USER_DELETE,
+        EMAIL_VERIFICATION_REQUEST,
+        EMAIL_VERIFIED,
+    )
+}
 
 
 def find_event_type(id_or_name: str) -> EventType | None:

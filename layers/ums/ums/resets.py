@@ -1,16 +1,13 @@
 """Password reset: request a token (mailed by the automation pipeline), then apply it.
 
-Tokens are 256 random bits, stored only as SHA-256, valid for RESET_TOKEN_TTL seconds (checked
-on read: TTL deletion lags), single use, and only the newest one of a user is valid. The raw
-token leaves this module only KMS-encrypted inside the outbox event.
+Tokens (`ums.mailed_tokens`) are valid for RESET_TOKEN_TTL seconds (checked on read: TTL deletion
+lags), single use, and only the newest one of a user is valid.
 """
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -19,19 +16,19 @@ from ums import passwords
 from ums.bodies import ResetApply, ResetLookup, ResetRequest
 from ums.clock import now_rfc3339
 from ums.config import settings
-from ums.crypto import encrypt_token, secrets_equal, sha256_hex
+from ums.crypto import secrets_equal, sha256_hex
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
+from ums.mailed_tokens import new_token, per_email_limit, retry_after
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.records import TEMPLATES
+from ums.store.request_limits import LimitReached, count_request
 from ums.store.users import User
 from ums.users import email_key, public_record
 
-REQUESTS_PER_HOUR = 5
-SECONDS_BETWEEN_REQUESTS = 60
 APPLICATION_NEEDS_KEY = "Field 'application' needs an API key; anonymous requests use the project's default reset link"
 
 
@@ -73,16 +70,12 @@ def request_reset(
     if user is None and not prevent:
         raise NotFound("No user is registered with this email")
     now = int(time.time())
-    hour = now // 3600
-    limit_key = f"limit#reset#{sha256_hex(email_key(email))}#{hour}"
-    limit = reset_store.RequestLimit(limit_key, REQUESTS_PER_HOUR, SECONDS_BETWEEN_REQUESTS, (hour + 2) * 3600)
-    token = secrets.token_urlsafe(32)
-    ciphertext = encrypt_token(token)  # for unknown users too: the same calls, the same time
+    limit = per_email_limit("reset", email, now)
+    token = new_token(settings().reset_token_ttl)  # for unknown users too: the same calls, the same time
     try:
         if user is None:
-            reset_store.count_request(limit, now)
+            count_request(limit, now)
         else:
-            expires_at = now + settings().reset_token_ttl
             event = new_event(
                 PASSWORD_RESET_REQUEST,
                 user,
@@ -92,30 +85,20 @@ def request_reset(
                 country=country,
                 merge_vars=merge_vars,
                 email_tags=email_tags,
-                token_ciphertext=ciphertext,
-                token_expires_at=datetime.fromtimestamp(expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                **token.event_fields(),
             )
-            reset_store.issue(limit, now, user, sha256_hex(token), expires_at, event)
-    except reset_store.LimitReached:
+            reset_store.issue(limit, now, user, token.token_hash, token.expires_at, event)
+    except LimitReached:
         metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
         if prevent:
             return
         raise TooManyRequests(
-            "Too many password reset requests for this email; try again later", _retry_after(limit_key, now)
+            "Too many password reset requests for this email; try again later", retry_after(limit, now)
         ) from None
     if user is not None:
         metrics.add_metric(name="ResetRequests", unit=MetricUnit.Count, value=1)
         logger.append_keys(user_id=user.id)  # on the request's INFO line
         logger.debug("Password reset requested")
-
-
-def _retry_after(limit_key: str, now: int) -> int:
-    state = reset_store.limit_state(limit_key)
-    if state is None:
-        return SECONDS_BETWEEN_REQUESTS
-    if state.requests >= REQUESTS_PER_HOUR:
-        return (now // 3600 + 1) * 3600 - now
-    return max(1, int(state.last_at) + SECONDS_BETWEEN_REQUESTS - now)
 
 
 def apply_reset(body: ResetApply) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums import api_keys, passwords
+from ums import api_keys, passwords, verification
 from ums.bodies import ApiKeyCredentials, Refresh, UserCredentials
 from ums.clock import now_rfc3339
 from ums.config import settings
@@ -86,6 +86,9 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
         if not user.active:
             session_store.start_session(None, counters, now)  # a suspended user is throttled too
             raise Forbidden("User is not active")
+        if verification.blocks_sign_in(user):
+            session_store.start_session(None, counters, now)  # the right password: counted as for a suspended user
+            raise Forbidden(verification.NOT_VERIFIED)
         rehashed = passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
         tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), counters, user, rehashed)
     except Throttled as throttled:
@@ -106,6 +109,8 @@ def start_user_session(user: User) -> dict[str, str]:
     suspended user."""
     if not user.active:
         raise Forbidden("User is not active")
+    if verification.blocks_sign_in(user):
+        raise Forbidden(verification.NOT_VERIFIED)
     tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), None, None, None)
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     return tokens

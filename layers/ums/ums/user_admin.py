@@ -44,7 +44,15 @@ def update(subject: str, params: dict[str, list[str]], changes: UserChanges) -> 
 
     def write(user: User) -> None:
         suspend = active is False and user.active  # suspending a user ends every session
-        user_store.update_profile(user, changes.set_fields, changes.removed, updated_at, active=active, suspend=suspend)
+        user_store.update_profile(
+            user,
+            changes.set_fields,
+            changes.removed,
+            updated_at,
+            active=active,
+            email_verified=changes.email_verified,
+            suspend=suspend,
+        )
 
     updated = _write_each(query, write, "update", subject)
     metrics.add_metric(name="UsersUpdated", unit=MetricUnit.Count, value=len(updated))

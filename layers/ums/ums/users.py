@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from ums.clock import now_rfc3339
+from ums.config import settings
 from ums.errors import BadRequest
 from ums.store import plain
 from ums.store import users as user_store
@@ -146,6 +147,8 @@ def public_record(user: User) -> dict[str, Any]:
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }
+    if settings().email_verification != "off":
+        record["email_verified"] = bool(user.email_verified)
     if user.mobile:
         record["mobile"] = user.mobile
     record.update(plain(user.profile))

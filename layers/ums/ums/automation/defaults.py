@@ -13,16 +13,20 @@ from pathlib import Path
 
 from ums.automation.mail import PermanentFailure
 from ums.config import settings
-from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, SIGN_UP, USER_DELETE
+from ums.events import EMAIL_VERIFICATION_REQUEST, PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, SIGN_UP, USER_DELETE
 from ums.store.records import Automation, SesIntegration, Template
 
 INTEGRATION_ID = "default"
 _FILES = Path(__file__).with_name("default_mails")
 _CONTENT = "<!-- content -->"
-# event id → (template name, subject)
+# event id → (template name, subject); AfterEmailVerification sends none (the page said it all).
 MAILS = {
     PASSWORD_RESET_REQUEST.id: ("ums-password-reset", "Reset your password"),
-    SIGN_UP.id: ("ums-welcome", "Welcome, your account is ready"),
+    SIGN_UP.id: (
+        "ums-welcome",
+        "Welcome{% if verify_link %}: confirm your email address{% else %}, your account is ready{% endif %}",
+    ),
+    EMAIL_VERIFICATION_REQUEST.id: ("ums-verify-email", "Confirm your email address"),
     PASSWORD_CHANGE.id: ("ums-password-changed", "Your password was changed"),
     USER_DELETE.id: ("ums-account-deleted", "Your account was deleted"),
 }

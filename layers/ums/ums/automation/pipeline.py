@@ -20,7 +20,7 @@ from ums.automation.idempotency import once_per
 from ums.automation.mail import Mail, PermanentFailure, send
 from ums.config import settings
 from ums.crypto import decrypt_token
-from ums.events import EVENT_TYPES
+from ums.events import EVENT_TYPES, PASSWORD_RESET_REQUEST
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import events as event_store
@@ -180,16 +180,25 @@ def placeholders(event: Event) -> dict[str, Any]:
     }
     if event.token_ciphertext:
         token = decrypt_token(event.token_ciphertext)
-        base = application["reset_url"] if application else settings().default_reset_url
-        context.update(token=token, reset_link=reset_link(base, user["id"], token), expires_at=event.token_expires_at)
+        if event.event == PASSWORD_RESET_REQUEST.id:
+            base = application["reset_url"] if application else settings().default_reset_url
+            context.update(token=token, reset_link=reset_link(base, user["id"], token))
+        else:  # a verification link: sign-up or a verification request
+            context.update(verify_token=token, verify_link=_with_query(settings().default_verify_url, {"token": token}))
+        context["expires_at"] = event.token_expires_at
     return context
 
 
 def reset_link(base: str, user_id: str, token: str) -> str:
     """`<base>?accountId=<project>&customerId=<user>&token=<token>&action=resetPwd`; the base
     comes from configuration only, never from a request."""
-    query = urlencode({"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"})
-    return f"{base}{'&' if urlsplit(base).query else '?'}{query}"
+    return _with_query(
+        base, {"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"}
+    )
+
+
+def _with_query(base: str, params: dict[str, str]) -> str:
+    return f"{base}{'&' if urlsplit(base).query else '?'}{urlencode(params)}"
 
 
 def _tags(value: Any) -> dict[str, str]:

@@ -56,6 +56,8 @@ SAMPLE_PLACEHOLDERS: dict[str, Any] = {
     "email_tags": {"app": "true"},
     "token": "sample-token",
     "reset_link": "https://example.com/reset?accountId=ums&customerId=0&token=sample-token&action=resetPwd",
+    "verify_token": "sample-token",
+    "verify_link": "https://example.com/verify-email?token=sample-token",
     "expires_at": "2026-01-01T01:00:00Z",
 }
 

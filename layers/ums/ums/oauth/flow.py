@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ums import verification
 from ums.bodies import OAuthCallback, OAuthInit
 from ums.clock import now_rfc3339
 from ums.crypto import sha256_hex
@@ -275,8 +276,15 @@ def _sign_up(provider: OAuthProvider, identity: Identity) -> User:
     verified and belongs to a user (linked, if the provider's `auto_link` allows); 409 otherwise."""
     email = _email(provider, identity)
     user = new_user(email, "", validate_profile(identity.profile), None)  # no password: OAuth only
+    user.email_verified = identity.email_verified  # the provider vouches for it, or a link will
     try:
-        user_store.create(user, new_event(SIGN_UP, user), identity=(provider["name"], identity.subject))
+        token_fields, verify_token = verification.for_sign_up(user)
+        user_store.create(
+            user,
+            new_event(SIGN_UP, user, **token_fields),
+            identity=(provider["name"], identity.subject),
+            verify_token=verify_token,
+        )
     except IdentityTaken:
         raise Conflict(f"This {provider['name']} account has already signed up; sign in instead") from None
     except EmailTaken:

@@ -80,6 +80,7 @@ class UserModel(Model):
     # than the access-token lifetime are pruned when the map is written.
     revoked_sessions: MapAttribute[str, Any] = MapAttribute(null=True)
     reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
+    email_verified = BooleanAttribute(null=True)  # missing: not verified (users from before verification)
     identities = UnicodeSetAttribute(null=True)  # keys of its OAuth identity items (deleted with it)
 
     by_email = ByEmailIndex()
@@ -175,6 +176,23 @@ class ResetTokenModel(Model):
     @staticmethod
     def key_for(token_hash: str) -> str:
         return f"reset#{token_hash}"
+
+
+class VerifyTokenModel(Model):
+    """An email verification token (only its hash): it proves `email_key` for `user_id`."""
+
+    class Meta:
+        table_name = settings().tokens_table
+        region = settings().region
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    email_key = UnicodeAttribute()  # the address it was mailed to: a changed email is not verified by it
+    expires_at = NumberAttribute()  # epoch seconds; TTL, and checked on read
+
+    @staticmethod
+    def key_for(token_hash: str) -> str:
+        return f"verify#{token_hash}"
 
 
 class OAuthStateModel(Model):

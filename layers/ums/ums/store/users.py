@@ -18,6 +18,7 @@ from ums.store.models import (
     Transaction,
     UniqueValueModel,
     UserModel,
+    VerifyTokenModel,
     condition_failed,
     conflicted,
     get_or_none,
@@ -56,9 +57,15 @@ def new(
     )
 
 
-def create(user: User, event: dict[str, Any], identity: tuple[str, str] | None = None) -> None:
+def create(
+    user: User,
+    event: dict[str, Any],
+    identity: tuple[str, str] | None = None,
+    verify_token: VerifyTokenModel | None = None,
+) -> None:
     """Writes the user, its email (and mobile) marker, its OAuth `identity` (provider, subject)
-    if any, and its event in one transaction; 409 if the email, mobile or identity is taken."""
+    or email `verify_token` if any, and its event in one transaction; 409 if the email, mobile or
+    identity is taken."""
     email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
     mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
     identity_item = _identity(user, *identity) if identity else None
@@ -74,6 +81,8 @@ def create(user: User, event: dict[str, Any], identity: tuple[str, str] | None =
                         tx.save(marker, condition=UniqueValueModel.pk.does_not_exist())
                 if identity_item:
                     tx.save(identity_item, condition=IdentityModel.pk.does_not_exist())
+                if verify_token:
+                    tx.save(verify_token)
                 tx.save(events.item(event))
             return
         except TransactWriteError as err:
@@ -113,7 +122,10 @@ def link_identity(user: User, provider: str, subject: str, now: str) -> None:
     try:
         with tx:
             tx.save(item, condition=IdentityModel.pk.does_not_exist())
-            tx.update(user, actions=[UserModel.identities.add({item.pk})], condition=UserModel.pk.exists())
+            # The provider vouches for the email that linked it: it is verified now.
+            actions: list[Action] = [UserModel.identities.add({item.pk}), UserModel.email_verified.set(True)]
+            tx.update(user, actions=actions, condition=UserModel.pk.exists())
+        user.email_verified = True
     except TransactWriteError as err:
         failed = tx.failed_keys(err)
         if item.pk in failed:
@@ -160,13 +172,16 @@ def update_profile(
     updated_at: str,
     *,
     active: bool | None = None,
+    email_verified: bool | None = None,
     suspend: bool = False,
 ) -> None:
-    """Sets and removes schemaless fields (names checked by the caller) and `active`; `suspend`
-    also ends every session of the user. 404 if the user is gone."""
+    """Sets and removes schemaless fields (names checked by the caller), `active` and
+    `email_verified`; `suspend` also ends every session of the user. 404 if the user is gone."""
     actions: list[Action] = [UserModel.updated_at.set(updated_at)]
     if active is not None:
         actions.append(UserModel.active.set(active))
+    if email_verified is not None:
+        actions.append(UserModel.email_verified.set(email_verified))
     actions += [profile_field(name).set(value) for name, value in set_fields.items()]
     actions += [profile_field(name).remove() for name in removed_fields]
     if suspend:
