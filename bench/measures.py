@@ -34,6 +34,8 @@ DYNAMODB_TARGETS = {
     "reset apply": 3,
     "openid configuration": 0,
     "jwks": 0,
+    "verify request": 2,
+    "verify email": 3,
     "oauth init": 2,
     "oauth callback (unknown state)": 1,
 }

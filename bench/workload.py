@@ -117,6 +117,14 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
         event = next(EventModel.scan(mine))
         state["reset_token"] = decrypt_token(event.token_ciphertext)
 
+    def verify_token_mailed() -> None:
+        from ums.crypto import decrypt_token
+        from ums.store.models import EventModel
+
+        new_user()
+        mine = (EventModel.user["email"] == state["email"]) & (EventModel.event == "AfterSignUp")
+        state["verify_token"] = decrypt_token(next(EventModel.scan(mine)).token_ciphertext)
+
     def oauth_provider() -> None:
         # A plain OAuth 2 preset: /oauth/init builds its URL without calling the provider.
         from ums.oauth import providers
@@ -176,6 +184,12 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
                 {"new_password": NEW_PASSWORD},
                 path_parameters={"token": state["reset_token"]},
             ),
+            200,
+        ),
+        "verify request": (new_user, lambda: client.call("VerifyRequestFunction", {"email": state["email"]}), 202),
+        "verify email": (
+            verify_token_mailed,
+            lambda: client.call("VerifyEmailFunction", path_parameters={"token": state["verify_token"]}),
             200,
         ),
         "delete user": (
