@@ -186,6 +186,17 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             ),
             200,
         ),
+        "logout": (new_session, lambda: client.call("LogoutFunction", token=state["access_token"]), 200),
+        "revoke refresh token": (
+            new_session,
+            lambda: client.call("RevokeTokenFunction", {"token": state["refresh_token"]}),
+            200,
+        ),
+        "update own fields": (
+            new_session,
+            lambda: client.call("UpdateUserFunction", {"city": "Delft"}, token=state["access_token"]),
+            200,
+        ),
         "verify request": (new_user, lambda: client.call("VerifyRequestFunction", {"email": state["email"]}), 202),
         "verify email": (
             verify_token_mailed,

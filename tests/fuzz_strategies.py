@@ -133,7 +133,7 @@ def http_routes() -> list[Route]:
 ROUTES = http_routes()
 USERS_QUERY = ("cond", "outputs", "range", "order")
 OAUTH_INIT_QUERY = (("action", "sign-up"), ("provider", "fuzz-gh"), ("redirect", "https://example.com/cb"))
-BODILESS = {"GetUserFunction", "UsersSelectFunction", "UsersDeleteFunction", "VerifyEmailFunction"}
+BODILESS = {"GetUserFunction", "UsersSelectFunction", "UsersDeleteFunction", "VerifyEmailFunction", "LogoutFunction"}
 SCOPED = {"UsersSelectFunction", "UsersUpdateFunction", "UsersDeleteFunction"}  # the fuzz user only, over HTTP
 MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body it accepts
     "integrations": {"name": "fuzz", "type": "ses", "sender": "no-reply@example.com"},
@@ -188,6 +188,8 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "RequestResetFunction": [{"email": USER_EMAIL}],
     "ApplyResetFunction": [{"new_password": NEW_PASSWORD}],
     "VerifyRequestFunction": [{"email": USER_EMAIL}],
+    "RevokeTokenFunction": [{"token": "@REFRESH_TOKEN@", "token_type_hint": "refresh_token"}],
+    "UpdateUserFunction": [{"city": "Fuzz"}],
     "VerifyEmailFunction": [{}],
     "QuicksilverResetFunction": [{"email": USER_EMAIL}, {"user_id": "@USER_ID@"}, {"mobile": "+31612345678"}],
     "CustomerResetRequestFunction": [{"email": USER_EMAIL}, {"customer_id": "@USER_ID@"}],

@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("UMS_FUZZ_LOCAL_EXAMPLES") or 200)
 OVER_HTTP_CLASSES = ("deep nesting", "surrogates")
-MUTATING = {"DeleteUserFunction", "ChangePasswordFunction", "UsersUpdateFunction", "UsersDeleteFunction",
-            "RefreshTokenFunction", "CustomerResetApplyFunction", "ApplyResetFunction"}  # fmt: skip
+MUTATING = {"LogoutFunction", "RevokeTokenFunction", "DeleteUserFunction", "ChangePasswordFunction",
+            "UsersUpdateFunction", "UsersDeleteFunction", "RefreshTokenFunction", "CustomerResetApplyFunction",
+            "ApplyResetFunction"}  # fmt: skip
 
 
 class World:

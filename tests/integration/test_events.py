@@ -25,6 +25,9 @@ SEQUENCE = [
     ("HelloFunction", "hello.json", 200),  # the claims its JWT authorizer passes on
     ("RefreshTokenFunction", "refresh_token.json", 200),
     ("ChangePasswordFunction", "change_password.json", 200),
+    ("UpdateUserFunction", "update_user.json", 200),
+    ("LogoutFunction", "logout.json", 200),  # the session ends here
+    ("RevokeTokenFunction", "revoke_token.json", 200),  # its refresh token: revoked already, the same 200
     ("VerifyRequestFunction", "verify_request.json", 202),  # a new link, beside the sign-up's
     ("VerifyEmailFunction", "verify_email.json", 200),
     ("RequestResetFunction", "request_reset.json", 202),
@@ -110,6 +113,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         if function == "SignUpFunction":
             state["USER_ID"] = body["id"]
             assert body["email"] == "elon@tesla.com"
+        if function == "UpdateUserFunction":
+            assert body["city"] == "Apeldoorn" and "age" not in body, body
         if function == "VerifyEmailFunction":
             assert body["email_verified"] is True, body
         if function == "HelloFunction":

@@ -34,6 +34,8 @@ FUZZ = settings(
 )
 # Routes whose success changes the fuzz user (deleted, deactivated, signed out): checked after each request.
 MUTATING = {
+    "LogoutFunction",
+    "RevokeTokenFunction",
     "DeleteUserFunction",
     "ChangePasswordFunction",
     "UsersUpdateFunction",

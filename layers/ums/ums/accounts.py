@@ -1,4 +1,4 @@
-"""A user's own account: sign up, read, change password, delete."""
+"""A user's own account: sign up, read, update its fields, change password, delete."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import passwords, verification
-from ums.bodies import ChangePassword, DeleteSelf, SignUp
+from ums.bodies import ChangePassword, DeleteSelf, OwnChanges, SignUp
 from ums.clock import now_rfc3339
 from ums.errors import Forbidden
 from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
@@ -32,6 +32,15 @@ def sign_up(body: SignUp) -> dict[str, Any]:
 
 def current_user(access_token: str) -> dict[str, Any]:
     user, _ = authenticate(access_token)
+    return public_record(user)
+
+
+def update_own(access_token: str, body: OwnChanges) -> dict[str, Any]:
+    """`PATCH /ums/user`: sets and removes the caller's own schemaless fields."""
+    user, _ = authenticate(access_token)
+    user.updated_at = now_rfc3339()
+    user_store.update_profile(user, body.set_fields, body.removed, user.updated_at)
+    logger.debug("Own fields updated")
     return public_record(user)
 
 

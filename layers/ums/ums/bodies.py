@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from ums.errors import BadRequest
 from ums.inputs import optional_string, reject_unknown_fields, required_string
-from ums.users import check_field_name, normalize_email, normalize_mobile, validate_profile
+from ums.users import RESERVED_FIELDS, check_field_name, normalize_email, normalize_mobile, validate_profile
 
 UNCHANGEABLE_BY_ADMIN = ("email", "mobile")
 OAUTH_ERROR_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # RFC 6749's error codes, and then some
@@ -168,6 +168,49 @@ class ResetRequest:
         reject_unknown_fields(body, {"email", "application", "locale"})
         email = normalize_email(body.get("email"))
         return cls(email, optional_string(body, "application"), optional_string(body, "locale"))
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    """`POST /auth/revoke {token[, token_type_hint]}` (RFC 7009; the hint is only checked)."""
+
+    token: str
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"token", "token_type_hint"})
+        hint = body.get("token_type_hint")
+        if hint is not None and hint not in ("refresh_token", "access_token"):
+            raise BadRequest("Field 'token_type_hint' must be 'refresh_token' or 'access_token'")
+        token = required_string(body, "token")
+        if len(token) > 4096:
+            raise BadRequest("Field 'token' is longer than any token this service issues")
+        return cls(token)
+
+
+@dataclass(frozen=True)
+class OwnChanges:
+    """`PATCH /ums/user` by the user: schemaless fields to set and to remove (given as null),
+    under sign-up's field rules; the fields the service keeps (email, active, ...) are not here."""
+
+    set_fields: dict[str, Any]
+    removed: list[str]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        if not body:
+            raise BadRequest("The body must name at least one field to update")
+        set_fields: dict[str, Any] = {}
+        removed: list[str] = []
+        for name, value in body.items():
+            if name in RESERVED_FIELDS:
+                raise BadRequest(f"Field '{name}' cannot be changed through PATCH /ums/user")
+            check_field_name(name)
+            if value is None:
+                removed.append(name)
+            else:
+                set_fields[name] = validate_profile({name: value})[name]
+        return cls(set_fields, removed)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import api_keys, passwords, verification
-from ums.bodies import ApiKeyCredentials, Refresh, UserCredentials
+from ums.bodies import ApiKeyCredentials, Refresh, RevokeToken, UserCredentials
 from ums.clock import now_rfc3339
 from ums.config import settings
 from ums.crypto import secrets_equal, sha256_hex
@@ -222,12 +222,59 @@ def _check_presented(session: Session, presented: RefreshToken, user: User | Non
     ):
         return True
     if digest in (session.used_hashes or set()):
-        forget_before = now - settings().access_token_ttl  # older revocations: their access tokens expired
-        session_store.revoke(session, user, now, forget_before, MAX_REVOKED_SESSIONS)
+        _revoke(session, user)
         metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1)
         logger.warning("Rotated refresh token reused; session revoked", extra={"owner": session.user_id})
         raise Unauthorized("Refresh token has already been used; the session is revoked")
     raise Unauthorized("Invalid refresh token")
+
+
+def _revoke(session: Session, user: User | None) -> None:
+    """Ends the session: its refresh token, and its access tokens at once (through the user's
+    `revoked_sessions`, read with the user on every check)."""
+    now = int(time.time())
+    forget_before = now - settings().access_token_ttl  # older revocations: their access tokens expired
+    session_store.revoke(session, user, now, forget_before, MAX_REVOKED_SESSIONS)
+
+
+def sign_out(access_token: str) -> None:
+    """`POST /auth/logout`: ends the session the access token belongs to; the user's other
+    sessions go on."""
+    user, claims = authenticate(access_token)
+    session = session_store.get(claims.session_id)
+    if session is not None and session.user_id == user.id:
+        _revoke(session, user)
+    metrics.add_metric(name="SignOuts", unit=MetricUnit.Count, value=1)
+
+
+def revoke_token(body: RevokeToken) -> None:
+    """`POST /auth/revoke` (RFC 7009): ends the session of a refresh token (any token of its chain,
+    or an access token of it). A token that is unknown, malformed, expired or revoked already is
+    answered alike (200): the answer tells nothing about it."""
+    if body.token.startswith("eyJ"):  # a JWT: an access token
+        try:
+            user, claims = authenticate(body.token)
+        except (Unauthorized, NotFound):
+            return
+        session = session_store.get(claims.session_id)
+        if session is not None and session.user_id == user.id:
+            _revoke(session, user)
+            metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)
+        return
+    try:
+        presented = RefreshToken.parse(body.token)
+    except Unauthorized:
+        return
+    session = session_store.get(presented.session_id)
+    if session is None or session.user_id != presented.owner or session.revoked:
+        return
+    digest = presented.digest
+    chain = {session.token_hash, session.previous_hash, *(session.used_hashes or set())} - {None}
+    if not any(secrets_equal(digest, str(known)) for known in chain):
+        return
+    owner = None if presented.owner.startswith("apk-") else user_store.get(presented.owner)
+    _revoke(session, owner)
+    metrics.add_metric(name="TokensRevoked", unit=MetricUnit.Count, value=1)
 
 
 def _rotate(
