@@ -40,7 +40,7 @@ def test_change_password_returns_the_record_with_a_new_updated_at(user: dict[str
     assert answer.body["updated_at"] > user["updated_at"]
 
 
-def test_delete_user_needs_the_password_and_returns_the_deleted_record(user: dict[str, Any]) -> None:
+def test_delete_user_with_a_body_needs_the_password_and_returns_the_deleted_record(user: dict[str, Any]) -> None:
     token = user["access_token"]
     assert call("DeleteUserFunction", {"password": "not it at all"}, token=token).status == 403
     assert call("DeleteUserFunction", {}, token=token).status == 400
@@ -81,3 +81,24 @@ def test_delete_user_with_an_unpaired_surrogate_is_400_and_deletes_nothing(user:
     answer = call("DeleteUserFunction", {"password": "\ud800"}, token=user["access_token"])
     assert answer.status == 400 and "'password'" in answer.message
     assert call("GetUserFunction", token=user["access_token"]).status == 200
+
+
+def test_delete_user_without_a_body_needs_a_recent_sign_in(aws: None) -> None:
+    """Jexia's cURL and Python examples send no body: the token's sign-in must be recent."""
+    import jwt
+    from ums.store.models import SessionModel
+
+    sign_up()
+    tokens = sign_in().body
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert abs(claims["auth_time"] - claims["iat"]) <= 1
+    session = SessionModel.get(SessionModel.key_for(claims["sid"]))
+    session.update(actions=[SessionModel.created_at.set("2026-01-01T00:00:00.000000Z")])  # signed in long ago
+    refreshed = call("RefreshTokenFunction", {"refresh_token": tokens["refresh_token"]}).body
+    old = jwt.decode(refreshed["access_token"], options={"verify_signature": False})
+    assert old["auth_time"] == 1767225600 and old["iat"] > old["auth_time"]  # a refresh keeps the sign-in's time
+    refused = call("DeleteUserFunction", token=refreshed["access_token"])
+    assert (refused.status, refused.message) == (403, "Recent sign-in required: sign in again, or send the password")
+    deleted = call("DeleteUserFunction", token=sign_in().body["access_token"])  # a fresh sign-in
+    assert deleted.status == 200 and deleted.body["email"] == "ann@example.com"
+    assert sign_in().status == 401

@@ -12,10 +12,12 @@ from ums.clock import now_rfc3339
 from ums.errors import Forbidden
 from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
 from ums.observability import logger, metrics
-from ums.sessions import authenticate
+from ums.sessions import authenticate, signed_in_recently
 from ums.store import users as user_store
 from ums.store.users import User
 from ums.users import new_user, public_record
+
+RECENT_SIGN_IN_REQUIRED = "Recent sign-in required: sign in again, or send the password"
 
 
 def sign_up(body: SignUp) -> dict[str, Any]:
@@ -63,9 +65,13 @@ def change_password(access_token: str, body: ChangePassword) -> dict[str, Any]:
 
 
 def delete_self(access_token: str, body: DeleteSelf) -> dict[str, Any]:
-    """Deletes the signed-in user after checking the password; all sessions die with it."""
-    user, _ = authenticate(access_token)
-    _require_password(user, body.password)
+    """Deletes the signed-in user after checking the password (or, without one, that the token
+    comes from a recent sign-in); all sessions die with it."""
+    user, claims = authenticate(access_token)
+    if body.password is not None:
+        _require_password(user, body.password)
+    elif not signed_in_recently(claims):
+        raise Forbidden(RECENT_SIGN_IN_REQUIRED)
     user_store.delete(user, new_event(USER_DELETE, user))
     metrics.add_metric(name="UserDeletions", unit=MetricUnit.Count, value=1)
     logger.debug("User deleted")

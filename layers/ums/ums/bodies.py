@@ -145,12 +145,15 @@ class ChangePassword:
 
 @dataclass(frozen=True)
 class DeleteSelf:
-    """`DELETE /ums/user {password}`."""
+    """`DELETE /ums/user {password}`, or with no body at all (Jexia's cURL and Python examples):
+    then the access token must come from a recent sign-in."""
 
-    password: str
+    password: str | None
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> Self:
+    def parse(cls, body: dict[str, Any] | None) -> Self:
+        if body is None:
+            return cls(None)
         reject_unknown_fields(body, {"password"})
         return cls(required_string(body, "password"))
 

@@ -40,6 +40,7 @@ class Settings:
     email_verification: str  # off, optional (mail a link, sign-in allowed) or required (sign-in needs it)
     verify_token_ttl: int
     default_verify_url: str
+    recent_sign_in_seconds: int  # how recent a sign-in must be for what needs one (deleting without a password)
     mail_sender: str  # the stack's SES identity: the sender of the default mails
     mail_configuration_set: str
     default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
@@ -79,6 +80,7 @@ def settings() -> Settings:
         email_verification=env.get("EMAIL_VERIFICATION", "optional"),
         verify_token_ttl=int(env.get("VERIFY_TOKEN_TTL", "86400")),
         default_verify_url=env.get("DEFAULT_VERIFY_URL", ""),
+        recent_sign_in_seconds=int(env.get("RECENT_SIGN_IN_SECONDS", "300")),
         mail_sender=env.get("MAIL_SENDER", ""),
         mail_configuration_set=env.get("MAIL_CONFIGURATION_SET", ""),
         default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),

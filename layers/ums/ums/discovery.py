@@ -14,7 +14,7 @@ JWKS_PATH = "/.well-known/jwks.json"
 # Well inside the two hours a rotation publishes a key before it signs: every cache that honours
 # this has a new key before any token carries it.
 CACHE_SECONDS = 3600
-CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", "scope", "sid", "gen", "token_use"]
+CLAIMS = ["iss", "aud", "sub", "iat", "nbf", "exp", "jti", "scope", "sid", "gen", "auth_time", "token_use"]
 
 
 def jwks() -> dict[str, Any]:

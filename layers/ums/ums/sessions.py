@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -174,7 +175,8 @@ def _start_session(
         session_store.save(session)
     else:
         session_store.start_session(session, counters, now, user=user, new_password_hash=new_password_hash)
-    return {"access_token": issue_access_token(subject, session_id, generation), "refresh_token": refresh.value}
+    access_token = issue_access_token(subject, session_id, generation, auth_time=now)
+    return {"access_token": access_token, "refresh_token": refresh.value}
 
 
 def refresh(body: Refresh) -> dict[str, str]:
@@ -300,9 +302,19 @@ def _rotate(
                 raise Unauthorized("Refresh token has already been used")
             salt = str(latest.rotation_salt)
     return {
-        "access_token": issue_access_token(subject, presented.session_id, generation),
+        "access_token": issue_access_token(subject, presented.session_id, generation, _auth_time(session)),
         "refresh_token": presented.successor(salt).value,
     }
+
+
+def _auth_time(session: Session) -> int:
+    """When the session's sign-in happened: its creation (RFC 3339, UTC)."""
+    return int(datetime.fromisoformat(str(session.created_at)).timestamp())
+
+
+def signed_in_recently(claims: AccessClaims) -> bool:
+    """Whether the token's session began with a sign-in within `RecentSignInSeconds`."""
+    return claims.auth_time is not None and time.time() - claims.auth_time <= settings().recent_sign_in_seconds
 
 
 def authenticate(access_token: str) -> tuple[User, AccessClaims]:

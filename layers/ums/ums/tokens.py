@@ -31,6 +31,7 @@ class AccessClaims:
     subject: str  # "ums:<user id>" or "apk:<api key>"
     session_id: str
     generation: int
+    auth_time: int | None = None  # when the session's sign-in happened (None: a token from before the claim)
 
     @property
     def user_id(self) -> str | None:
@@ -41,7 +42,9 @@ class AccessClaims:
         return self.subject.removeprefix("apk:") if self.subject.startswith("apk:") else None
 
 
-def issue_access_token(subject: str, session_id: str, generation: int) -> str:
+def issue_access_token(subject: str, session_id: str, generation: int, auth_time: int) -> str:
+    """`auth_time` (OpenID Connect's claim) is when the session's sign-in happened: a refreshed
+    token keeps it, so "signed in recently" means a password or provider was presented lately."""
     now = int(time.time())
     kid, key, issuer = signing_keys.signing_key(now)
     claims = {
@@ -55,6 +58,7 @@ def issue_access_token(subject: str, session_id: str, generation: int) -> str:
         "scope": API_KEY_SCOPE if subject.startswith("apk:") else USER_SCOPE,
         "sid": session_id,
         "gen": generation,
+        "auth_time": auth_time,
         "token_use": TOKEN_USE,
     }
     return jwt.encode(claims, key, algorithm=signing_keys.ALGORITHM, headers={"kid": kid})
@@ -90,7 +94,8 @@ def verify_access_token(token: str) -> AccessClaims:
         raise Unauthorized("Invalid access token")
     if not isinstance(claims["gen"], int) or not isinstance(claims["sid"], str):
         raise Unauthorized("Invalid access token")
-    return AccessClaims(subject, claims["sid"], claims["gen"])
+    auth_time = claims.get("auth_time")
+    return AccessClaims(subject, claims["sid"], claims["gen"], auth_time if isinstance(auth_time, int) else None)
 
 
 @dataclass(frozen=True)
