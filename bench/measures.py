@@ -37,6 +37,7 @@ DYNAMODB_TARGETS = {
     "logout": 3,
     "revoke refresh token": 3,
     "update own fields": 2,
+    "email change request": 3,
     "verify request": 2,
     "verify email": 3,
     "oauth init": 2,

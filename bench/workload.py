@@ -197,6 +197,15 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             lambda: client.call("UpdateUserFunction", {"city": "Delft"}, token=state["access_token"]),
             200,
         ),
+        "email change request": (
+            new_session,
+            lambda: client.call(
+                "ChangeEmailFunction",
+                {"new_email": f"new-{uuid.uuid4().hex}@example.com", "password": PASSWORD},
+                token=state["access_token"],
+            ),
+            202,
+        ),
         "verify request": (new_user, lambda: client.call("VerifyRequestFunction", {"email": state["email"]}), 202),
         "verify email": (
             verify_token_mailed,

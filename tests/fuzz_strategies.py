@@ -190,6 +190,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "VerifyRequestFunction": [{"email": USER_EMAIL}],
     "RevokeTokenFunction": [{"token": "@REFRESH_TOKEN@", "token_type_hint": "refresh_token"}],
     "UpdateUserFunction": [{"city": "Fuzz"}],
+    "ChangeEmailFunction": [{"new_email": "fuzz-new@example.com", "password": PASSWORD}],
     "VerifyEmailFunction": [{}],
     "QuicksilverResetFunction": [{"email": USER_EMAIL}, {"user_id": "@USER_ID@"}, {"mobile": "+31612345678"}],
     "CustomerResetRequestFunction": [{"email": USER_EMAIL}, {"customer_id": "@USER_ID@"}],

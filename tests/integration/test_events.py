@@ -26,6 +26,7 @@ SEQUENCE = [
     ("RefreshTokenFunction", "refresh_token.json", 200),
     ("ChangePasswordFunction", "change_password.json", 200),
     ("UpdateUserFunction", "update_user.json", 200),
+    ("ChangeEmailFunction", "change_email.json", 202),  # signed in a moment ago: no password needed
     ("LogoutFunction", "logout.json", 200),  # the session ends here
     ("RevokeTokenFunction", "revoke_token.json", 200),  # its refresh token: revoked already, the same 200
     ("VerifyRequestFunction", "verify_request.json", 202),  # a new link, beside the sign-up's

@@ -26,6 +26,8 @@ def test_events_list_jexia_names_and_placeholders(aws: None) -> None:
         "AfterUserDelete",
         "AfterEmailVerificationRequest",
         "AfterEmailVerification",
+        "AfterEmailChangeRequest",
+        "AfterEmailChange",
     }
 
 

@@ -28,6 +28,7 @@ def test_routes_are_the_api_contract() -> None:
         ("POST", "/auth/revoke"),
         ("GET", "/ums/user"),
         ("PATCH", "/ums/user"),
+        ("POST", "/ums/user/email"),
         ("DELETE", "/ums/user"),
         ("POST", "/ums/changepassword"),
         ("POST", "/ums/resetpassword"),
@@ -75,6 +76,7 @@ HASHING_FUNCTIONS = {
     "SignInFunction",
     "DeleteUserFunction",
     "ChangePasswordFunction",
+    "ChangeEmailFunction",
     "ApplyResetFunction",
     "CustomerResetApplyFunction",
 }

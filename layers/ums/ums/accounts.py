@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ums import passwords, verification
-from ums.bodies import ChangePassword, DeleteSelf, OwnChanges, SignUp
+from ums.bodies import ChangePassword, DeleteSelf, EmailChange, OwnChanges, SignUp
 from ums.clock import now_rfc3339
 from ums.errors import Forbidden
 from ums.events import PASSWORD_CHANGE, SIGN_UP, USER_DELETE, new_event
@@ -15,6 +15,7 @@ from ums.observability import logger, metrics
 from ums.sessions import authenticate, signed_in_recently
 from ums.store import users as user_store
 from ums.store.users import User
+from ums.tokens import AccessClaims
 from ums.users import new_user, public_record
 
 RECENT_SIGN_IN_REQUIRED = "Recent sign-in required: sign in again, or send the password"
@@ -46,6 +47,14 @@ def update_own(access_token: str, body: OwnChanges) -> dict[str, Any]:
     return public_record(user)
 
 
+def request_email_change(access_token: str, body: EmailChange) -> None:
+    """`POST /ums/user/email`: after the password (or a recent sign-in), a confirmation link to
+    the new address (`ums.verification`)."""
+    user, claims = authenticate(access_token)
+    _require_password_or_recent_sign_in(user, claims, body.password)
+    verification.request_email_change(user, body.new_email)
+
+
 def change_password(access_token: str, body: ChangePassword) -> dict[str, Any]:
     """Changes the password; keeps the session that asked and revokes every other one."""
     user, claims = authenticate(access_token)
@@ -68,14 +77,19 @@ def delete_self(access_token: str, body: DeleteSelf) -> dict[str, Any]:
     """Deletes the signed-in user after checking the password (or, without one, that the token
     comes from a recent sign-in); all sessions die with it."""
     user, claims = authenticate(access_token)
-    if body.password is not None:
-        _require_password(user, body.password)
-    elif not signed_in_recently(claims):
-        raise Forbidden(RECENT_SIGN_IN_REQUIRED)
+    _require_password_or_recent_sign_in(user, claims, body.password)
     user_store.delete(user, new_event(USER_DELETE, user))
     metrics.add_metric(name="UserDeletions", unit=MetricUnit.Count, value=1)
     logger.debug("User deleted")
     return public_record(user)
+
+
+def _require_password_or_recent_sign_in(user: User, claims: AccessClaims, password: str | None) -> None:
+    """What a sensitive change needs: the password, or (without one) a sign-in within RecentSignInSeconds."""
+    if password is not None:
+        _require_password(user, password)
+    elif not signed_in_recently(claims):
+        raise Forbidden(RECENT_SIGN_IN_REQUIRED)
 
 
 def _require_password(user: User, password: str) -> None:

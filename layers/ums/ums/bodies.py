@@ -217,6 +217,21 @@ class OwnChanges:
 
 
 @dataclass(frozen=True)
+class EmailChange:
+    """`POST /ums/user/email {new_email[, password]}`: without the password, the access token
+    must come from a recent sign-in (as for deleting without one)."""
+
+    new_email: str
+    password: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        reject_unknown_fields(body, {"new_email", "password"})
+        new_email = normalize_email(body.get("new_email"), "new_email")
+        return cls(new_email, required_string(body, "password") if "password" in body else None)
+
+
+@dataclass(frozen=True)
 class VerifyRequest:
     """`POST /ums/verify {email}`: mail the address a (new) verification link."""
 

@@ -52,6 +52,15 @@ EMAIL_VERIFICATION_REQUEST = EventType(
 EMAIL_VERIFIED = EventType("AfterEmailVerification", "UMS: email verified", "user.email_verified.transactional")
 PASSWORD_CHANGE = EventType("AfterPasswordChange", "UMS: password changed", "user.password_change.transactional")
 USER_DELETE = EventType("AfterUserDelete", "UMS: user deleted", "user.delete.transactional")
+EMAIL_CHANGE_REQUEST = EventType(
+    "AfterEmailChangeRequest",
+    "UMS: email change request",
+    "user.email_change.transactional",
+    (*VERIFY_PLACEHOLDERS, "old_email", "new_email"),
+)  # mailed to the new address
+EMAIL_CHANGE = EventType(
+    "AfterEmailChange", "UMS: email changed", "user.email_changed.transactional", ("old_email", "new_email")
+)  # mailed to the old address
 EVENT_TYPES = {
     e.id: e
     for e in (
@@ -61,6 +70,8 @@ EVENT_TYPES = {
         USER_DELETE,
         EMAIL_VERIFICATION_REQUEST,
         EMAIL_VERIFIED,
+        EMAIL_CHANGE_REQUEST,
+        EMAIL_CHANGE,
     )
 }
 

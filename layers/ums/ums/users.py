@@ -29,14 +29,14 @@ COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
 LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
-def normalize_email(value: Any) -> str:
+def normalize_email(value: Any, field: str = "email") -> str:
     """The email as given, NFKC-normalised (full-width letters become ASCII ones) and trimmed,
-    or a 400 saying what is wrong with it. This is what is stored and shown."""
+    or a 400 naming `field` and saying what is wrong with it. This is what is stored and shown."""
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest("Field 'email' is required and must be a string")
+        raise BadRequest(f"Field '{field}' is required and must be a string")
     email = unicodedata.normalize("NFKC", value).strip()
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(email):
-        raise BadRequest("Field 'email' must be a valid email address")
+        raise BadRequest(f"Field '{field}' must be a valid email address")
     return email
 
 

@@ -7,6 +7,9 @@ the same answers for unknown emails when PreventUserExistenceErrors is on; `POST
 /ums/verify/{token}` uses a token once and marks the email verified (AfterEmailVerification).
 A token proves the address it was mailed to only: it verifies nothing once the email changed.
 With `required`, signing in answers 403 until the email is verified.
+
+Changing one's email (`POST /ums/user/email`) mails the new address such a token too; using it
+moves the email there (verified) and mails the old address a notice.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from ums.bodies import VerifyRequest
 from ums.clock import now_rfc3339
 from ums.config import settings
 from ums.crypto import sha256_hex
-from ums.errors import Conflict, NotFound, TooManyRequests
-from ums.events import EMAIL_VERIFICATION_REQUEST, EMAIL_VERIFIED, new_event
+from ums.errors import BadRequest, Conflict, EmailTaken, NotFound, TooManyRequests
+from ums.events import EMAIL_CHANGE, EMAIL_CHANGE_REQUEST, EMAIL_VERIFICATION_REQUEST, EMAIL_VERIFIED, new_event
 from ums.mailed_tokens import new_token, per_email_limit, retry_after
 from ums.observability import logger, metrics
 from ums.store import users as user_store
@@ -75,7 +78,9 @@ def request_verification(body: VerifyRequest) -> None:
             count_request(limit, now)
         else:
             event = new_event(EMAIL_VERIFICATION_REQUEST, user, **token.event_fields())
-            verify_store.issue(limit, now, user, token.token_hash, token.expires_at, event)
+            verify_store.issue(
+                limit, now, verify_store.token_item(token.token_hash, user, token.expires_at), user, event
+            )
     except LimitReached:
         metrics.add_metric(name="VerificationRequestsLimited", unit=MetricUnit.Count, value=1)
         if prevent:
@@ -98,11 +103,50 @@ def verify(token: str) -> dict[str, Any]:
     user = user_store.get(stored.user_id)
     if user is None or user.email_key != stored.email_key:
         raise NotFound(verify_store.INVALID_TOKEN)
+    if stored.new_email:
+        return _change_email(stored, user, str(stored.new_email))
     if user.email_verified:  # an older link, opened after a newer one: nothing left to do
         return public_record(user)
     user.updated_at = now_rfc3339()
     user.email_verified = True
     verify_store.consume(stored, user, user.updated_at, new_event(EMAIL_VERIFIED, user))
     metrics.add_metric(name="EmailsVerified", unit=MetricUnit.Count, value=1)
+    logger.append_keys(user_id=user.id)  # on the request's INFO line
+    return public_record(user)
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """`POST /ums/user/email` (the caller checked): mails the new address a link that confirms the
+    change (AfterEmailChangeRequest); the email stays as it is until then. 409 if the address is
+    taken; 429 past the per-account limit."""
+    new_key = email_key(new_email)
+    if new_key == user.email_key:
+        raise BadRequest("Field 'new_email' is the current email")
+    if user_store.owner_of_email(new_key) is not None:
+        raise EmailTaken()
+    now = int(time.time())
+    limit = per_email_limit("email-change", user.email, now)  # per account: one can't mail-bomb an address
+    token = new_token(settings().verify_token_ttl)
+    change = {"old_email": user.email, "new_email": new_email}
+    event = new_event(EMAIL_CHANGE_REQUEST, user, mail_to=new_email, email_change=change, **token.event_fields())
+    try:
+        verify_store.issue(
+            limit, now, verify_store.token_item(token.token_hash, user, token.expires_at, new_email), user, event
+        )
+    except LimitReached:
+        raise TooManyRequests("Too many email change requests; try again later", retry_after(limit, now)) from None
+    metrics.add_metric(name="EmailChangeRequests", unit=MetricUnit.Count, value=1)
+
+
+def _change_email(token: verify_store.VerifyToken, user: User, new_email: str) -> dict[str, Any]:
+    """The confirmed change: the new address, verified; a notice to the old one (AfterEmailChange).
+    Sessions go on. 409 if someone took the address since the request."""
+    old_email = user.email
+    user.email, user.email_key, user.email_verified = new_email, email_key(new_email), True
+    user.updated_at = now_rfc3339()
+    change = {"old_email": old_email, "new_email": new_email}
+    event = new_event(EMAIL_CHANGE, user, mail_to=old_email, email_change=change)
+    verify_store.change_email(token, user, user.email_key, user.updated_at, event)
+    metrics.add_metric(name="EmailChanges", unit=MetricUnit.Count, value=1)
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     return public_record(user)

@@ -13,7 +13,15 @@ from pathlib import Path
 
 from ums.automation.mail import PermanentFailure
 from ums.config import settings
-from ums.events import EMAIL_VERIFICATION_REQUEST, PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, SIGN_UP, USER_DELETE
+from ums.events import (
+    EMAIL_CHANGE,
+    EMAIL_CHANGE_REQUEST,
+    EMAIL_VERIFICATION_REQUEST,
+    PASSWORD_CHANGE,
+    PASSWORD_RESET_REQUEST,
+    SIGN_UP,
+    USER_DELETE,
+)
 from ums.store.records import Automation, SesIntegration, Template
 
 INTEGRATION_ID = "default"
@@ -27,6 +35,8 @@ MAILS = {
         "Welcome{% if verify_link %}: confirm your email address{% else %}, your account is ready{% endif %}",
     ),
     EMAIL_VERIFICATION_REQUEST.id: ("ums-verify-email", "Confirm your email address"),
+    EMAIL_CHANGE_REQUEST.id: ("ums-email-change", "Confirm your new email address"),
+    EMAIL_CHANGE.id: ("ums-email-changed", "Your email address was changed"),
     PASSWORD_CHANGE.id: ("ums-password-changed", "Your password was changed"),
     USER_DELETE.id: ("ums-account-deleted", "Your account was deleted"),
 }

@@ -163,7 +163,7 @@ def placeholders(event: Event) -> dict[str, Any]:
     tags = _tags(application.get("email_tags") if application else None)
     tags.update(_tags(list(event.email_tags or [])))
     context: dict[str, Any] = {
-        "email": user["email"],
+        "email": event.mail_to or user["email"],  # where the mail goes: the new address of an email change
         "user": user,
         "first_name": user.get("first_name", ""),
         "application": {
@@ -178,6 +178,7 @@ def placeholders(event: Event) -> dict[str, Any]:
         "merge_vars": plain(event.merge_vars) or {},
         "email_tags": tags,
     }
+    context.update(_mapping(event.email_change))  # old_email, new_email
     if event.token_ciphertext:
         token = decrypt_token(event.token_ciphertext)
         if event.event == PASSWORD_RESET_REQUEST.id:

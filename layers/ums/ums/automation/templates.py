@@ -58,6 +58,8 @@ SAMPLE_PLACEHOLDERS: dict[str, Any] = {
     "reset_link": "https://example.com/reset?accountId=ums&customerId=0&token=sample-token&action=resetPwd",
     "verify_token": "sample-token",
     "verify_link": "https://example.com/verify-email?token=sample-token",
+    "old_email": "ann@example.com",
+    "new_email": "ann@example.org",
     "expires_at": "2026-01-01T01:00:00Z",
 }
 

@@ -187,7 +187,8 @@ class VerifyTokenModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
-    email_key = UnicodeAttribute()  # the address it was mailed to: a changed email is not verified by it
+    email_key = UnicodeAttribute()  # the user's address when it was issued: a changed email voids it
+    new_email = UnicodeAttribute(null=True)  # an email change: the address it was mailed to, which it confirms
     expires_at = NumberAttribute()  # epoch seconds; TTL, and checked on read
 
     @staticmethod
@@ -263,6 +264,8 @@ class EventModel(Model):
     merge_vars: MapAttribute[str, Any] = MapAttribute(null=True)
     token_ciphertext = UnicodeAttribute(null=True)
     token_expires_at = UnicodeAttribute(null=True)
+    mail_to = UnicodeAttribute(null=True)  # when the mail is not for the user's address (an email change)
+    email_change: MapAttribute[str, Any] = MapAttribute(null=True)  # {old_email, new_email}
     status = UnicodeAttribute(default="pending")  # then sent, failed or skipped (no mail was due)
     failure = UnicodeAttribute(null=True)  # why it failed or was skipped
     failed = UnicodeAttribute(null=True)  # FAILED when it failed: the key of `failed_events`
