@@ -72,3 +72,17 @@ def server_key(aws: None) -> str:
 
     created = api_keys.create("tests")
     return f"{created['key']}:{created['secret']}"
+
+
+@pytest.fixture
+def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`setting("EMAIL_VERIFICATION", "required")`: a setting of the functions changed for one test."""
+    from ums.config import settings
+
+    def change(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        settings.cache_clear()
+
+    yield change
+    monkeypatch.undo()
+    settings.cache_clear()

@@ -14,7 +14,6 @@ from helpers import FUNCTIONS, STACK, call, manage, sign_up
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from ums.automation import mail as mail_module
-from ums.config import settings
 from ums.store.models import EventModel
 
 SENDER = STACK.resolve({"Ref": "MailSender"})
@@ -46,17 +45,6 @@ def ses_requests() -> Iterator[list[dict[str, Any]]]:
     hooks.register("provide-client-params.sesv2.SendEmail", spy)
     yield seen
     hooks.unregister("provide-client-params.sesv2.SendEmail", spy)
-
-
-@pytest.fixture
-def setting(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    def change(name: str, value: str) -> None:
-        monkeypatch.setenv(name, value)
-        settings.cache_clear()
-
-    yield change
-    monkeypatch.undo()
-    settings.cache_clear()
 
 
 def test_a_sign_up_with_nothing_configured_gets_the_welcome_mail(aws: None, ses_requests: list[Any]) -> None:

@@ -362,24 +362,17 @@ def test_the_providers_tokens_are_never_stored_or_logged(
 
 
 def test_a_provider_vouching_for_the_email_verifies_it_and_required_mode_needs_that(
-    local: LocalIdentityProvider, monkeypatch: pytest.MonkeyPatch
+    local: LocalIdentityProvider, setting: Any
 ) -> None:
-    from ums.config import settings
-
-    monkeypatch.setenv("EMAIL_VERIFICATION", "required")
-    settings.cache_clear()
-    try:
-        vouched = oauth("sign-up", "ann@example.com")
-        assert vouched.status == 200, vouched.body
-        [ann] = users()
-        assert ann.email_verified is True
-        assert [e.token_ciphertext for e in EventModel.scan() if e.event == "AfterSignUp"] == [None]  # no link
-        unvouched = oauth("sign-up", "bob@example.com", email_verified="false")
-        assert (unvouched.status, unvouched.message) == (403, "Email is not verified")
-        [bob] = [u for u in users() if u.email == "bob@example.com"]
-        assert bob.email_verified is False  # signed up; a verification link is on its way
-        sign_up("cy@example.com")
-        assert oauth("sign-in", "cy@example.com").status == 200  # linked by a vouched email: verified now
-    finally:
-        monkeypatch.undo()
-        settings.cache_clear()
+    setting("EMAIL_VERIFICATION", "required")
+    vouched = oauth("sign-up", "ann@example.com")
+    assert vouched.status == 200, vouched.body
+    [ann] = users()
+    assert ann.email_verified is True
+    assert [e.token_ciphertext for e in EventModel.scan() if e.event == "AfterSignUp"] == [None]  # no link
+    unvouched = oauth("sign-up", "bob@example.com", email_verified="false")
+    assert (unvouched.status, unvouched.message) == (403, "Email is not verified")
+    [bob] = [u for u in users() if u.email == "bob@example.com"]
+    assert bob.email_verified is False  # signed up; a verification link is on its way
+    sign_up("cy@example.com")
+    assert oauth("sign-in", "cy@example.com").status == 200  # linked by a vouched email: verified now

@@ -6,27 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from helpers import PASSWORD, Answer, call, manage, sign_in, sign_up
 from test_reset import with_aws_calls
-from ums.config import settings
 from ums.crypto import decrypt_token
 from ums.store.models import EventModel, VerifyTokenModel
-
-
-@pytest.fixture
-def setting(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    def change(name: str, value: str) -> None:
-        monkeypatch.setenv(name, value)
-        settings.cache_clear()
-
-    yield change
-    monkeypatch.undo()
-    settings.cache_clear()
 
 
 def events(kind: str) -> list[EventModel]:
@@ -121,7 +108,7 @@ def test_requests_for_a_new_link_answer_what_a_developer_needs(aws: None) -> Non
     assert call("VerifyRequestFunction", {"email": "ann@example.com", "extra": 1}).status == 400
 
 
-def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(setting: Any) -> None:
+def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(aws: None, setting: Any) -> None:
     setting("PREVENT_USER_EXISTENCE_ERRORS", "true")
     sign_up("known@example.com")
     sign_up("verified@example.com")
@@ -137,7 +124,7 @@ def test_prevented_mode_answers_202_for_everyone_with_the_same_calls(setting: An
     assert request_link("unknown@example.com").status == 202  # the limit answers 202 too
 
 
-def test_required_mode_refuses_sign_in_until_verified_and_only_with_the_right_password(setting: Any) -> None:
+def test_required_mode_refuses_sign_in_until_verified_and_only_with_the_right_password(aws: None, setting: Any) -> None:
     setting("EMAIL_VERIFICATION", "required")
     sign_up()
     refused = sign_in()
@@ -148,7 +135,7 @@ def test_required_mode_refuses_sign_in_until_verified_and_only_with_the_right_pa
     assert sign_in().status == 200
 
 
-def test_off_mode_mails_no_link_shows_no_flag_and_has_no_route(setting: Any) -> None:
+def test_off_mode_mails_no_link_shows_no_flag_and_has_no_route(aws: None, setting: Any) -> None:
     setting("EMAIL_VERIFICATION", "off")
     created = sign_up()
     assert "email_verified" not in created.body

@@ -365,3 +365,11 @@ def condition_failed(err: PynamoDBException) -> bool:
 def conflicted(err: TransactWriteError) -> bool:
     """True when DynamoDB cancelled the transaction for a concurrent one on the same items."""
     return any(r is not None and r.code == "TransactionConflict" for r in err.cancellation_reasons)
+
+
+def lost_race(err: TransactWriteError) -> bool:
+    """True when a condition failed or a concurrent transaction won: for a single-use token,
+    "used already" (another attempt got there first)."""
+    return any(
+        r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in err.cancellation_reasons
+    )

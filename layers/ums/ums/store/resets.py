@@ -8,7 +8,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from ums.errors import NotFound
 from ums.store import events
-from ums.store.models import ResetTokenModel, Transaction, UserModel, get_or_none
+from ums.store.models import ResetTokenModel, Transaction, UserModel, get_or_none, lost_race
 from ums.store.request_limits import RequestLimit, counted, raise_if_reached
 from ums.store.users import User, password_replaced
 
@@ -57,9 +57,6 @@ def consume(
             )
             tx.save(events.item(event))
     except TransactWriteError as err:
-        if any(
-            r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict")
-            for r in err.cancellation_reasons
-        ):
+        if lost_race(err):
             raise NotFound(INVALID_TOKEN) from None
         raise

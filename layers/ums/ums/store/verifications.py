@@ -8,7 +8,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from ums.errors import EmailTaken, NotFound
 from ums.store import events
-from ums.store.models import Transaction, UniqueValueModel, UserModel, VerifyTokenModel, get_or_none
+from ums.store.models import Transaction, UniqueValueModel, UserModel, VerifyTokenModel, get_or_none, lost_race
 from ums.store.request_limits import RequestLimit, counted, raise_if_reached
 from ums.store.users import User
 
@@ -64,10 +64,7 @@ def consume(token: VerifyToken, user: User, updated_at: str, event: dict[str, An
             )
             tx.save(events.item(event))
     except TransactWriteError as err:
-        if any(
-            r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict")
-            for r in err.cancellation_reasons
-        ):
+        if lost_race(err):
             raise NotFound(INVALID_TOKEN) from None
         raise
 
@@ -101,9 +98,6 @@ def change_email(token: VerifyToken, user: User, new_email_key: str, updated_at:
     except TransactWriteError as err:
         if new_marker.pk in tx.failed_keys(err):
             raise EmailTaken() from None
-        if any(
-            r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict")
-            for r in err.cancellation_reasons
-        ):
+        if lost_race(err):
             raise NotFound(INVALID_TOKEN) from None
         raise
