@@ -38,6 +38,7 @@ DYNAMODB_TARGETS = {
     "revoke refresh token": 3,
     "update own fields": 2,
     "email change request": 3,
+    "invite user": 3,
     "verify request": 2,
     "verify email": 3,
     "oauth init": 2,

@@ -125,6 +125,25 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
         mine = (EventModel.user["email"] == state["email"]) & (EventModel.event == "AfterSignUp")
         state["verify_token"] = decrypt_token(next(EventModel.scan(mine)).token_ciphertext)
 
+    def admin_token() -> None:
+        # An API key whose policy allows `create` (once; the token lasts the run).
+        if "admin" in state:
+            return
+        from ums import api_keys
+        from ums.store import config
+        from ums.store.records import POLICIES, PolicyData
+
+        key = api_keys.create("bench")
+        policy: PolicyData = {
+            "description": None,
+            "subjects": [f"apk:{key['key']}"],
+            "resources": ["ums.users"],
+            "actions": {"create": []},
+        }
+        config.put(POLICIES, "bench-create", policy, create=False)
+        _, tokens = client.call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]})
+        state["admin"] = tokens["access_token"]
+
     def oauth_provider() -> None:
         # A plain OAuth 2 preset: /oauth/init builds its URL without calling the provider.
         from ums.oauth import providers
@@ -205,6 +224,13 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
                 token=state["access_token"],
             ),
             202,
+        ),
+        "invite user": (
+            admin_token,
+            lambda: client.call(
+                "UsersCreateFunction", {"email": f"invited-{uuid.uuid4().hex}@example.com"}, token=state["admin"]
+            ),
+            201,
         ),
         "verify request": (new_user, lambda: client.call("VerifyRequestFunction", {"email": state["email"]}), 202),
         "verify email": (

@@ -184,6 +184,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "ChangePasswordFunction": [{"old_password": PASSWORD, "new_password": NEW_PASSWORD}],
     "UsersSelectFunction": [{}],
     "UsersUpdateFunction": [{"first_name": "Fuzz"}],
+    "UsersCreateFunction": [{"email": "@NEW_EMAIL@"}],
     "UsersDeleteFunction": [{}],
     "RequestResetFunction": [{"email": USER_EMAIL}],
     "ApplyResetFunction": [{"new_password": NEW_PASSWORD}],

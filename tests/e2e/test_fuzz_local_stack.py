@@ -53,7 +53,8 @@ class World:
 
     def policy(self) -> dict[str, Any]:
         subjects = [f"ums:{self.creds.user_id}", f"apk:{self.creds.key}"]
-        return {"subjects": subjects, "resources": ["ums.users"], "actions": {"read": [], "update": [], "delete": []}}
+        actions: dict[str, list[str]] = {"create": [], "read": [], "update": [], "delete": []}
+        return {"subjects": subjects, "resources": ["ums.users"], "actions": actions}
 
     def new_user(self) -> None:
         email = f"fuzz-{uuid.uuid4().hex[:12]}@example.com"

@@ -44,6 +44,7 @@ SEQUENCE = [
     ("UsersSelectFunction", "users_select.json", 200),
     ("UsersUpdateFunction", "users_update.json", 200),
     ("UsersDeleteFunction", "users_delete.json", 200),
+    ("UsersCreateFunction", "users_create.json", 201),  # an invitation
     ("WellKnownFunction", "well_known.json", 200),
     ("OAuthInitFunction", "oauth_init.json", 200),  # provider github, configured below
     ("OAuthAuthFunction", "oauth_auth.json", 401),  # a state /oauth/init never gave
@@ -86,7 +87,7 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
         "description": None,
         "subjects": ["apk:<.*>"],
         "resources": ["ums.users"],
-        "actions": {"read": [], "update": [], "delete": []},
+        "actions": {"create": [], "read": [], "update": [], "delete": []},
     }
     config_store.put(POLICIES, "all-keys", policy, create=True)
     github = {"preset": "github", "client_id": "Iv1.example", "redirects": ["https://app.example.com/oauth/callback"]}
@@ -124,7 +125,9 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
             assert body["oauth_url"].startswith("https://github.com/login/oauth/authorize?"), body
         if function == "OAuthAuthFunction":
             assert body[0]["message"].startswith("Unknown, expired or already used OAuth state"), body
-        if function.startswith("Users"):
+        if function == "UsersCreateFunction":
+            assert body["email"] == "gwynne@spacex.com", body
+        elif function.startswith("Users"):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 
 

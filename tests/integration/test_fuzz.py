@@ -81,7 +81,7 @@ class World:
         key, secret = server_key.split(":", 1)
         self.creds = fs.Credentials(key=key, secret=secret)
         manage("policies", {"subjects": ["ums:<.*>", "apk:<.*>"], "resources": ["ums.users"],
-                            "actions": {"read": [], "update": [], "delete": []}})  # fmt: skip
+                            "actions": {"create": [], "read": [], "update": [], "delete": []}})  # fmt: skip
         self.creds.apk_token = sign_in_apk(key, secret)
         self.creds.integration_id = manage("integrations", fs.MANAGEMENT["integrations"]).body["id"]
         manage("templates", fs.MANAGEMENT["templates"])

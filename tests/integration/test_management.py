@@ -28,6 +28,7 @@ def test_events_list_jexia_names_and_placeholders(aws: None) -> None:
         "AfterEmailVerification",
         "AfterEmailChangeRequest",
         "AfterEmailChange",
+        "AfterUserInvite",
     }
 
 

@@ -172,15 +172,15 @@ def test_logic_runs_on_a_fake_store_without_moto(monkeypatch: pytest.MonkeyPatch
 
     written: list[tuple[str, Any, Any, Any]] = []
 
-    def create(user: user_store.User, event: dict[str, Any], verify_token: Any = None) -> None:
-        written.append(("create", user, event, verify_token))
+    def create(user: user_store.User, event: dict[str, Any], tokens: Any = ()) -> None:
+        written.append(("create", user, event, tokens))
 
     monkeypatch.setattr(user_store, "create", create)
     monkeypatch.setattr(mailed_tokens, "encrypt_token", lambda token: f"encrypted {len(token)}")  # KMS's seam
     record = accounts.sign_up(
         SignUp.parse({"email": "Ann@Example.com", "password": "a long passphrase 42", "city": "Delft"})
     )
-    [(_, user, event, verify_token)] = written
+    [(_, user, event, [verify_token])] = written
     assert record["email"] == "Ann@Example.com" and record["city"] == "Delft" and record["email_verified"] is False
     assert user.email_key == "ann@example.com" and user.password_hash.startswith("$argon2")
     assert isinstance(event, dict) and event["event"] == "AfterSignUp" and event["user"] == record

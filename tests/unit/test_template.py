@@ -40,6 +40,7 @@ def test_routes_are_the_api_contract() -> None:
         ("PATCH", "/accounts/customers/{customerId}"),
         ("ANY", "/management/{proxy+}"),
         ("GET", "/ums/users"),
+        ("POST", "/ums/users"),
         ("PATCH", "/ums/users"),
         ("DELETE", "/ums/users"),
         ("GET", "/.well-known/openid-configuration"),
@@ -77,6 +78,7 @@ HASHING_FUNCTIONS = {
     "DeleteUserFunction",
     "ChangePasswordFunction",
     "ChangeEmailFunction",
+    "UsersCreateFunction",
     "ApplyResetFunction",
     "CustomerResetApplyFunction",
 }

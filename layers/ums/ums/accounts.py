@@ -25,8 +25,8 @@ def sign_up(body: SignUp) -> dict[str, Any]:
     """Registers a user; extra fields are kept schemaless. 400 for a weak password, 409 if the email is taken."""
     passwords.check_policy(body.password, body.email)
     user = new_user(body.email, passwords.hash_password(body.password), body.profile, body.mobile)
-    token_fields, verify_token = verification.for_sign_up(user)
-    user_store.create(user, new_event(SIGN_UP, user, **token_fields), verify_token=verify_token)
+    token_fields, tokens = verification.for_sign_up(user)
+    user_store.create(user, new_event(SIGN_UP, user, **token_fields), tokens=tokens)
     metrics.add_metric(name="SignUps", unit=MetricUnit.Count, value=1)
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     logger.debug("User signed up")

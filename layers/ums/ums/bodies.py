@@ -27,18 +27,37 @@ OAUTH_ERROR_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # RFC 6749's error 
 class SignUp:
     """`POST /ums/signup {email, password[, mobile], ...schemaless fields}`."""
 
-    email: str
     password: str
+    email: str
     mobile: str | None
     profile: dict[str, Any]
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Self:
-        email = normalize_email(body.get("email"))
-        password = required_string(body, "password")
-        extra = {k: v for k, v in body.items() if k not in ("email", "password", "mobile")}
-        mobile = body.get("mobile")
-        return cls(email, password, normalize_mobile(mobile) if mobile is not None else None, validate_profile(extra))
+        return cls(required_string(body, "password"), *_account(body))
+
+
+@dataclass(frozen=True)
+class UserCreate:
+    """`POST /ums/users {email[, password][, mobile], ...schemaless fields}` by a policy holder:
+    without a password, an invitation (the user sets one through the mailed link)."""
+
+    password: str | None
+    email: str
+    mobile: str | None
+    profile: dict[str, Any]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> Self:
+        return cls(required_string(body, "password") if "password" in body else None, *_account(body))
+
+
+def _account(body: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    """The email, mobile and schemaless fields of a new user."""
+    email = normalize_email(body.get("email"))
+    extra = {k: v for k, v in body.items() if k not in ("email", "password", "mobile")}
+    mobile = body.get("mobile")
+    return email, normalize_mobile(mobile) if mobile is not None else None, validate_profile(extra)
 
 
 @dataclass(frozen=True)

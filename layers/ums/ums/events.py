@@ -61,6 +61,9 @@ EMAIL_CHANGE_REQUEST = EventType(
 EMAIL_CHANGE = EventType(
     "AfterEmailChange", "UMS: email changed", "user.email_changed.transactional", ("old_email", "new_email")
 )  # mailed to the old address
+USER_INVITE = EventType(
+    "AfterUserInvite", "UMS: user invited", "user.invite.transactional", ("token", "reset_link", "expires_at")
+)  # the reset link sets the invited user's first password
 EVENT_TYPES = {
     e.id: e
     for e in (
@@ -72,6 +75,7 @@ EVENT_TYPES = {
         EMAIL_VERIFIED,
         EMAIL_CHANGE_REQUEST,
         EMAIL_CHANGE,
+        USER_INVITE,
     )
 }
 

@@ -13,7 +13,7 @@ from ums.store.records import POLICIES, PolicyRules
 
 RESOURCE = "ums.users"
 RESOURCES = (RESOURCE,)
-ACTIONS = ("read", "update", "delete")
+ACTIONS = ("create", "read", "update", "delete")
 SUBJECT_PATTERN = re.compile(r"^(ums|apk):(<[^<>]+>|[A-Za-z0-9_-]+)$")
 
 

@@ -12,22 +12,42 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums import policies
-from ums.bodies import UserChanges
+from ums import accounts, policies
+from ums.bodies import SignUp, UserChanges, UserCreate
 from ums.clock import now_rfc3339
 from ums.conditions import Query, apply_window, equality_on, matches, parse_query
 from ums.config import settings
 from ums.errors import BadRequest
-from ums.events import USER_DELETE, new_event
+from ums.events import USER_DELETE, USER_INVITE, new_event
+from ums.mailed_tokens import new_token
 from ums.observability import logger, metrics
+from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.users import User
-from ums.users import email_key, public_record
+from ums.users import email_key, new_user, public_record
 
 TOO_SLOW = (
     "The condition took too long to match (over {seconds:g} s): narrow it, "
     "e.g. with an email or id equality, which uses an index instead of a scan"
 )
+
+
+def create(subject: str, body: UserCreate) -> dict[str, Any]:
+    """`POST /ums/users` by a policy holder (`create`): with a password, exactly a sign-up; without
+    one, an invitation: the user exists with no password and gets a link (AfterUserInvite, a reset
+    token valid for VerifyTokenLifetimeSeconds) that sets the first one."""
+    policies.require(subject, "create")
+    logger.append_keys(by=subject)  # on the request's INFO line
+    if body.password is not None:
+        return accounts.sign_up(SignUp(body.password, body.email, body.mobile, body.profile))
+    user = new_user(body.email, "", body.profile, body.mobile)  # no password signs in until it is set
+    token = new_token(settings().verify_token_ttl)
+    user.reset_token_hash = token.token_hash
+    reset_token = reset_store.token_item(token.token_hash, user, token.expires_at)
+    user_store.create(user, new_event(USER_INVITE, user, **token.event_fields()), tokens=[reset_token])
+    metrics.add_metric(name="UsersInvited", unit=MetricUnit.Count, value=1)
+    logger.append_keys(user_id=user.id)
+    return public_record(user)
 
 
 def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:

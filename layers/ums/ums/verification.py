@@ -45,13 +45,13 @@ def blocks_sign_in(user: User) -> bool:
     return settings().email_verification == "required" and not user.email_verified
 
 
-def for_sign_up(user: User) -> tuple[dict[str, str], verify_store.VerifyToken | None]:
-    """The AfterSignUp event's token fields and the token item to store with the new user; nothing
+def for_sign_up(user: User) -> tuple[dict[str, str], list[verify_store.VerifyToken]]:
+    """The AfterSignUp event's token fields and the token items to store with the new user; none
     when verification is off or the email is verified already (an OAuth provider vouched for it)."""
     if not enabled() or user.email_verified:
-        return {}, None
+        return {}, []
     token = new_token(settings().verify_token_ttl)
-    return token.event_fields(), verify_store.token_item(token.token_hash, user, token.expires_at)
+    return token.event_fields(), [verify_store.token_item(token.token_hash, user, token.expires_at)]
 
 
 def request_verification(body: VerifyRequest) -> None:

@@ -21,6 +21,7 @@ from ums.events import (
     PASSWORD_RESET_REQUEST,
     SIGN_UP,
     USER_DELETE,
+    USER_INVITE,
 )
 from ums.store.records import Automation, SesIntegration, Template
 
@@ -37,6 +38,7 @@ MAILS = {
     EMAIL_VERIFICATION_REQUEST.id: ("ums-verify-email", "Confirm your email address"),
     EMAIL_CHANGE_REQUEST.id: ("ums-email-change", "Confirm your new email address"),
     EMAIL_CHANGE.id: ("ums-email-changed", "Your email address was changed"),
+    USER_INVITE.id: ("ums-invite", "You are invited: choose your password"),
     PASSWORD_CHANGE.id: ("ums-password-changed", "Your password was changed"),
     USER_DELETE.id: ("ums-account-deleted", "Your account was deleted"),
 }

@@ -20,7 +20,7 @@ from ums.automation.idempotency import once_per
 from ums.automation.mail import Mail, PermanentFailure, send
 from ums.config import settings
 from ums.crypto import decrypt_token
-from ums.events import EVENT_TYPES, PASSWORD_RESET_REQUEST
+from ums.events import EVENT_TYPES, PASSWORD_RESET_REQUEST, USER_INVITE
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import events as event_store
@@ -181,7 +181,7 @@ def placeholders(event: Event) -> dict[str, Any]:
     context.update(_mapping(event.email_change))  # old_email, new_email
     if event.token_ciphertext:
         token = decrypt_token(event.token_ciphertext)
-        if event.event == PASSWORD_RESET_REQUEST.id:
+        if event.event in (PASSWORD_RESET_REQUEST.id, USER_INVITE.id):
             base = application["reset_url"] if application else settings().default_reset_url
             context.update(token=token, reset_link=reset_link(base, user["id"], token))
         else:  # a verification link: sign-up or a verification request

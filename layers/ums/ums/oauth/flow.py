@@ -278,12 +278,12 @@ def _sign_up(provider: OAuthProvider, identity: Identity) -> User:
     user = new_user(email, "", validate_profile(identity.profile), None)  # no password: OAuth only
     user.email_verified = identity.email_verified  # the provider vouches for it, or a link will
     try:
-        token_fields, verify_token = verification.for_sign_up(user)
+        token_fields, tokens = verification.for_sign_up(user)
         user_store.create(
             user,
             new_event(SIGN_UP, user, **token_fields),
             identity=(provider["name"], identity.subject),
-            verify_token=verify_token,
+            tokens=tokens,
         )
     except IdentityTaken:
         raise Conflict(f"This {provider['name']} account has already signed up; sign in instead") from None

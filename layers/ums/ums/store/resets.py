@@ -17,11 +17,16 @@ INVALID_TOKEN = "Invalid or expired reset token"
 ResetToken = ResetTokenModel  # the record logic reads (attributes only)
 
 
+def token_item(token_hash: str, user: User, expires_at: int) -> ResetTokenModel:
+    """A reset token's item (only its hash); the user's `reset_token_hash` must name it too."""
+    return ResetTokenModel(ResetTokenModel.key_for(token_hash), user_id=user.id, expires_at=expires_at)
+
+
 def issue(limit: RequestLimit, now: int, user: User, token_hash: str, expires_at: int, event: dict[str, Any]) -> None:
     """Counts the request against `limit` and, in the same transaction, stores the token (only its
     hash), marks it `user`'s only valid one and writes `event`. `LimitReached` if the limit refuses
     it (nothing is written); 404 if the user is gone."""
-    token = ResetTokenModel(ResetTokenModel.key_for(token_hash), user_id=user.id, expires_at=expires_at)
+    token = token_item(token_hash, user, expires_at)
     tx = Transaction()
     try:
         with tx:

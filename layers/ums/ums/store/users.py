@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -14,6 +14,7 @@ from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFoun
 from ums.store import events
 from ums.store.models import (
     IdentityModel,
+    ResetTokenModel,
     SessionModel,
     Transaction,
     UniqueValueModel,
@@ -61,11 +62,11 @@ def create(
     user: User,
     event: dict[str, Any],
     identity: tuple[str, str] | None = None,
-    verify_token: VerifyTokenModel | None = None,
+    tokens: Sequence[VerifyTokenModel | ResetTokenModel] = (),
 ) -> None:
     """Writes the user, its email (and mobile) marker, its OAuth `identity` (provider, subject)
-    or email `verify_token` if any, and its event in one transaction; 409 if the email, mobile or
-    identity is taken."""
+    if any, the `tokens` its event mails (an email verification, an invitation's reset), and its
+    event in one transaction; 409 if the email, mobile or identity is taken."""
     email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
     mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
     identity_item = _identity(user, *identity) if identity else None
@@ -81,8 +82,8 @@ def create(
                         tx.save(marker, condition=UniqueValueModel.pk.does_not_exist())
                 if identity_item:
                     tx.save(identity_item, condition=IdentityModel.pk.does_not_exist())
-                if verify_token:
-                    tx.save(verify_token)
+                for token in tokens:
+                    tx.save(token)
                 tx.save(events.item(event))
             return
         except TransactWriteError as err:
