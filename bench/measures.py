@@ -34,7 +34,7 @@ DYNAMODB_TARGETS = {
     "reset apply": 3,
     "openid configuration": 0,
     "jwks": 0,
-    "logout": 3,
+    "logout": 2,
     "revoke refresh token": 3,
     "update own fields": 2,
     "email change request": 3,

@@ -4,10 +4,15 @@ counter item in the tokens table, checked and counted in the same transaction as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
-from ums.store.models import RateLimitModel, Transaction, get_or_none
+from ums.errors import NotFound
+from ums.store import events
+from ums.store.models import RateLimitModel, Transaction, UserModel, get_or_none
 
 LimitState = RateLimitModel  # the record logic reads (attributes only)
 
@@ -45,6 +50,29 @@ def counted(tx: Transaction, limit: RequestLimit, now: int) -> None:
 def raise_if_reached(tx: Transaction, err: TransactWriteError, limit: RequestLimit) -> None:
     if limit.key in tx.failed_keys(err):
         raise LimitReached() from None
+
+
+def issue(
+    limit: RequestLimit, now: int, token: Model, user: UserModel, user_actions: list[Action], event: dict[str, Any]
+) -> None:
+    """Counts the request against `limit` and, in the same transaction, stores `token`, applies
+    `user_actions` to the user (or only checks that it exists) and writes `event`. `LimitReached`
+    if the limit refuses it (nothing is written); 404 if the user is gone."""
+    tx = Transaction()
+    try:
+        with tx:
+            counted(tx, limit, now)
+            tx.save(token)
+            if user_actions:
+                tx.update(user, actions=user_actions, condition=UserModel.pk.exists())
+            else:
+                tx.condition_check(UserModel, user.pk, condition=UserModel.pk.exists())
+            tx.save(events.item(event))
+    except TransactWriteError as err:
+        raise_if_reached(tx, err, limit)
+        if tx.failed_keys(err):
+            raise NotFound("User not found") from None
+        raise
 
 
 def count_request(limit: RequestLimit, now: int) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from ums.errors import NotFound
-from ums.store import events
+from ums.store import events, request_limits
 from ums.store.models import ResetTokenModel, Transaction, UserModel, get_or_none, lost_race
-from ums.store.request_limits import RequestLimit, counted, raise_if_reached
+from ums.store.request_limits import RequestLimit
 from ums.store.users import User, password_replaced
 
 INVALID_TOKEN = "Invalid or expired reset token"
@@ -24,22 +24,10 @@ def token_item(token_hash: str, user: User, expires_at: int) -> ResetTokenModel:
 
 def issue(limit: RequestLimit, now: int, user: User, token_hash: str, expires_at: int, event: dict[str, Any]) -> None:
     """Counts the request against `limit` and, in the same transaction, stores the token (only its
-    hash), marks it `user`'s only valid one and writes `event`. `LimitReached` if the limit refuses
-    it (nothing is written); 404 if the user is gone."""
+    hash), marks it `user`'s only valid one (earlier tokens stop working) and writes `event`.
+    `LimitReached` if the limit refuses it (nothing is written); 404 if the user is gone."""
     token = token_item(token_hash, user, expires_at)
-    tx = Transaction()
-    try:
-        with tx:
-            counted(tx, limit, now)
-            tx.save(token)
-            # Earlier tokens stop working: only this hash is the user's valid one.
-            tx.update(user, actions=[UserModel.reset_token_hash.set(token_hash)], condition=UserModel.pk.exists())
-            tx.save(events.item(event))
-    except TransactWriteError as err:
-        raise_if_reached(tx, err, limit)
-        if tx.failed_keys(err):
-            raise NotFound("User not found") from None
-        raise
+    request_limits.issue(limit, now, token, user, [UserModel.reset_token_hash.set(token_hash)], event)
 
 
 def get_token(token_hash: str) -> ResetToken | None:

@@ -92,11 +92,13 @@ def rotate(
     return True
 
 
-def revoke(session: SessionModel, user: UserModel | None, now: int, forget_before: int, max_entries: int) -> None:
-    """Revokes the session and, in the same transaction, adds it to its user's `revoked_sessions`
-    so its access tokens stop at once. Entries revoked before `forget_before` (their access tokens
-    have expired) are pruned; past `max_entries` live ones, every session of the user is revoked
-    (token generation + 1) instead, which keeps the user item small."""
+def revoke(session_id: str, user: UserModel | None, now: int, forget_before: int, max_entries: int) -> None:
+    """Revokes the session (no read: the update names it by key) and, in the same transaction,
+    adds it to its user's `revoked_sessions` so its access tokens stop at once. Entries revoked
+    before `forget_before` (their access tokens have expired) are pruned; past `max_entries` live
+    ones, every session of the user is revoked (token generation + 1) instead, which keeps the
+    user item small."""
+    session = SessionModel(SessionModel.key_for(session_id))
     for _ in range(TRANSACTION_ATTEMPTS):
         tx = Transaction()
         try:

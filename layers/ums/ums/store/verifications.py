@@ -7,9 +7,9 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 
 from ums.errors import EmailTaken, NotFound
-from ums.store import events
+from ums.store import events, request_limits
 from ums.store.models import Transaction, UniqueValueModel, UserModel, VerifyTokenModel, get_or_none, lost_race
-from ums.store.request_limits import RequestLimit, counted, raise_if_reached
+from ums.store.request_limits import RequestLimit
 from ums.store.users import User
 
 INVALID_TOKEN = "Invalid or expired verification token"
@@ -32,18 +32,7 @@ def token_item(token_hash: str, user: User, expires_at: int, new_email: str | No
 def issue(limit: RequestLimit, now: int, token: VerifyToken, user: User, event: dict[str, Any]) -> None:
     """Counts the request against `limit` and, in the same transaction, stores `token` and writes
     `event` while the user exists. `LimitReached` if the limit refuses it; 404 if the user is gone."""
-    tx = Transaction()
-    try:
-        with tx:
-            counted(tx, limit, now)
-            tx.save(token)
-            tx.condition_check(UserModel, user.pk, condition=UserModel.pk.exists())
-            tx.save(events.item(event))
-    except TransactWriteError as err:
-        raise_if_reached(tx, err, limit)
-        if tx.failed_keys(err):
-            raise NotFound("User not found") from None
-        raise
+    request_limits.issue(limit, now, token, user, [], event)
 
 
 def get_token(token_hash: str) -> VerifyToken | None:
