@@ -41,6 +41,10 @@ DYNAMODB_TARGETS = {
     "invite user": 3,
     "verify request": 2,
     "verify email": 3,
+    "reset page (show)": 2,  # reads only: the token and its user
+    "reset page (submit)": 3,  # what reset apply does
+    "verify page (show)": 2,
+    "verify page (submit)": 3,
     "oauth init": 2,
     "oauth callback (unknown state)": 1,
 }

@@ -8,6 +8,7 @@ import random
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from local_stack.functions import LocalFunction
 from local_stack.gateway import http_api_event
@@ -29,26 +30,33 @@ class Client:
         query: str = "",
         source_ip: str = "127.0.0.1",
         route_path: str | None = None,
+        form: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """Invokes `function` through its first route, or the one whose template path is `route_path`."""
+        """Invokes `function` through its first route, or the one whose template path is `route_path`;
+        with `form`, its POST route with that form (a hosted page). A page's answer is its text."""
         fn = self.functions[function]
-        route = next(r for r in fn.spec.routes if route_path in (None, r.path))
+        method = "POST" if form is not None else None
+        route = next(r for r in fn.spec.routes if route_path in (None, r.path) and method in (None, r.method))
         path = route.path.format(**path_parameters) if path_parameters else route.path
         headers = {"content-type": "text/plain;charset=UTF-8"}
         if token:
             headers["authorization"] = f"Bearer {token}"
+        raw = json.dumps(body).encode() if body is not None else b""
+        if form is not None:
+            headers["content-type"], raw = "application/x-www-form-urlencoded", urlencode(form).encode()
         event = http_api_event(
             method=route.method,
             path=path,
             route_key=f"{route.method} {route.path}",
             headers=headers,
-            body=json.dumps(body).encode() if body is not None else b"",
+            body=raw,
             path_parameters=path_parameters,
             query=query,
             source_ip=source_ip,
         )
         result = fn.invoke(event)
-        return int(result["statusCode"]), json.loads(result["body"])
+        page = result["headers"].get("Content-Type", "").startswith("text/html")
+        return int(result["statusCode"]), result["body"] if page else json.loads(result["body"])
 
 
 Operation = Callable[[], Any]
@@ -236,6 +244,30 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
         "verify email": (
             verify_token_mailed,
             lambda: client.call("VerifyEmailFunction", path_parameters={"token": state["verify_token"]}),
+            200,
+        ),
+        # The hosted pages, as a mailed link without an application opens them.
+        "reset page (show)": (
+            reset_requested,
+            lambda: client.call("ResetPageFunction", query=urlencode({"token": state["reset_token"]})),
+            200,
+        ),
+        "reset page (submit)": (
+            reset_requested,
+            lambda: client.call(
+                "ResetPageFunction",
+                form={"token": state["reset_token"], "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            ),
+            200,
+        ),
+        "verify page (show)": (
+            verify_token_mailed,
+            lambda: client.call("VerifyPageFunction", query=urlencode({"token": state["verify_token"]})),
+            200,
+        ),
+        "verify page (submit)": (
+            verify_token_mailed,
+            lambda: client.call("VerifyPageFunction", form={"token": state["verify_token"]}),
             200,
         ),
         "delete user": (

@@ -100,16 +100,14 @@ def rule_queue_name(rule_name: str) -> str:
     return f"{rule_name}-target"[-80:]
 
 
-def create_resources(
-    stack: Stack, functions: dict[str, LocalFunction], custom_properties: dict[str, Any] | None = None
-) -> None:
+def create_resources(stack: Stack, functions: dict[str, LocalFunction]) -> None:
     """Creates the template's resources through the current AWS endpoint: tables, secrets, the
     KMS key and alias, event bus, queues (dead-letter queues included), SES configuration set and
     identity, and each EventBridge rule with a queue as its target (the local stack hands what
     arrives there to the rule's function).
 
-    Last, the custom resources run (`functions` are the stack's; `custom_properties` replace
-    resolved properties: the local stack's issuer is its own base URL).
+    Last, the custom resources run (`functions` are the stack's; `stack.custom_properties`
+    replace resolved properties: the local stack's issuer is its own base URL).
 
     Not created: IAM (moto does not enforce it, nor the key policy), log groups and alarms
     (functions log to the console locally), and queue policies."""
@@ -161,7 +159,7 @@ def create_resources(
             events.put_targets(
                 Rule=rule["name"], EventBusName=rule["bus"], Targets=[{"Id": "function", "Arn": queue_arn}]
             )
-    run_custom_resources(stack, functions, custom_properties)
+    run_custom_resources(stack, functions)
 
 
 def _create_table(client: Any, stack: Stack, logical_id: str, props: dict[str, Any]) -> None:

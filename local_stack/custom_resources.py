@@ -26,16 +26,14 @@ def custom_resources(stack: Stack) -> dict[str, dict[str, Any]]:
     }
 
 
-def run_custom_resources(
-    stack: Stack, functions: dict[str, LocalFunction], properties: dict[str, Any] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Creates every custom resource; `properties` replace resolved ones (the local issuer: the
-    template's is the deployed API's URL). Returns each resource's `Data`."""
+def run_custom_resources(stack: Stack, functions: dict[str, LocalFunction]) -> dict[str, dict[str, Any]]:
+    """Creates every custom resource; `stack.custom_properties` replace resolved ones (the local
+    issuer: the template's is the deployed API's URL). Returns each resource's `Data`."""
     data = {}
     for logical_id, resource in custom_resources(stack).items():
         target = resource["Properties"]["ServiceToken"]["Fn::GetAtt"]  # !GetAtt <Function>.Arn
         function_id = target[0] if isinstance(target, list) else target.split(".")[0]
-        resolved = {**stack.resolve(resource["Properties"]), **(properties or {})}
+        resolved = {**stack.resolve(resource["Properties"]), **stack.custom_properties}
         answer = _create(stack, logical_id, resource["Type"], resolved, functions[function_id])
         if answer.get("Status") != "SUCCESS":
             raise CustomResourceFailed(f"{logical_id}: {answer.get('Reason', 'no reason given')}")

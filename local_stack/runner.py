@@ -79,11 +79,13 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.moto = MotoServer(on_mail=self.mailbox.add_ses_request, port=self.aws_port).start()
         use_endpoint(self.moto.endpoint, self.stack.region)
-        self.functions = prepare_process(self.stack)
-        # The gateway's base URL is the tokens' issuer, as the API's URL is in AWS: the port is
-        # known before the gateway binds, so clients see no gateway until everything is ready.
+        # The gateway's base URL is the tokens' issuer (and the hosted pages' base), as the API's
+        # URL is in AWS: the port is known before the gateway binds, so clients see no gateway
+        # until everything is ready.
         self.port = self.port or free_port()
-        create_resources(self.stack, self.functions, {"Issuer": f"http://127.0.0.1:{self.port}"})
+        self.stack.custom_properties["Issuer"] = f"http://127.0.0.1:{self.port}"
+        self.functions = prepare_process(self.stack)
+        create_resources(self.stack, self.functions)
         self.idp = self._local_oauth_provider()
         self.smtp = SmtpCapture(self.mailbox, self.smtp_port).start()
         for poller in pollers(self.stack, self.functions, self._stopped):

@@ -106,6 +106,9 @@ class Stack:
         }
         # What custom resources answered (`Data`), for `!GetAtt <resource>.<attribute>`.
         self.attributes: dict[str, dict[str, Any]] = {}
+        # Properties the local stack gives its custom resources instead of the template's (the
+        # issuer: its own base URL, where the template names the deployed API's).
+        self.custom_properties: dict[str, Any] = {}
 
     # --- names of things -------------------------------------------------------------------
     def physical_name(self, logical_id: str) -> str:
@@ -204,6 +207,11 @@ class Stack:
         if attribute in self.attributes.get(logical_id, {}):
             return str(self.attributes[logical_id][attribute])
         resource_type = self.resources[logical_id]["Type"]
+        properties = self.resources[logical_id].get("Properties", {})
+        if resource_type.startswith("Custom::") and attribute in properties:
+            # Not run yet (functions' environments are resolved first): this project's custom
+            # resources answer with the property of the attribute's name (SigningKey's Issuer).
+            return str(self.custom_properties.get(attribute) or self.resolve(properties[attribute]))
         name = self.physical_name(logical_id)
         if resource_type == "AWS::DynamoDB::Table" and attribute == "Arn":
             return f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"

@@ -133,6 +133,9 @@ def http_routes() -> list[Route]:
 ROUTES = http_routes()
 USERS_QUERY = ("cond", "outputs", "range", "order")
 OAUTH_INIT_QUERY = (("action", "sign-up"), ("provider", "fuzz-gh"), ("redirect", "https://example.com/cb"))
+# The hosted pages: a link's query (GET) or a form (POST); their 4xx answers are pages, not JSON.
+PAGES = {"ResetPageFunction", "VerifyPageFunction"}
+PAGE_QUERY = (("token", "x" * 43), ("customerId", "@USER_ID@"), ("app", "fuzz-app"))
 BODILESS = {"GetUserFunction", "UsersSelectFunction", "UsersDeleteFunction", "VerifyEmailFunction", "LogoutFunction"}
 SCOPED = {"UsersSelectFunction", "UsersUpdateFunction", "UsersDeleteFunction"}  # the fuzz user only, over HTTP
 MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body it accepts
@@ -196,6 +199,20 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "QuicksilverResetFunction": [{"email": USER_EMAIL}, {"user_id": "@USER_ID@"}, {"mobile": "+31612345678"}],
     "CustomerResetRequestFunction": [{"email": USER_EMAIL}, {"customer_id": "@USER_ID@"}],
     "CustomerResetApplyFunction": [{"token": "x" * 43, "password": NEW_PASSWORD}],
+    # Form fields: sent as JSON like every body here, which the pages read as a (nonsense) form;
+    # the form parser's own hostile cases are FORM_BODIES.
+    "ResetPageFunction": [{"token": "x" * 43, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "app": "fuzz-app"}],
+    "VerifyPageFunction": [{"token": "x" * 43, "app": "fuzz-app"}],
+}
+FORM_BODIES = {  # the pages' forms, url-encoded and hostile
+    "deep nesting": {"form field [[[": b"token=" + b"%5B" * 5000},
+    "surrogates": {"form %ED%A0%80": b"token=%ED%A0%80&password=%ED%A0%80", "form \\ud800 bytes": b"app=\xed\xa0\x80"},
+    "odd field names": {
+        "form odd names": b"__proto__=1&constructor=2&%00=3&token[]=4",
+        "form repeated": b"token=a&token=b",
+    },
+    "huge values": {"form 60 KB token": b"token=" + b"x" * 60_000, "form 60 KB app": b"token=x&app=" + b"a" * 60_000},
+    "wrong types": {"form no equals": b"token", "form only &": b"&&&", "form JSON": b'{"token": 1}'},
 }
 EXTRA_FIELDS = {  # fields a route takes beyond its bases
     "SignUpFunction": ["first_name", "mobile", "country", "lst"],
@@ -363,10 +380,13 @@ def rotated_keys(probe: Probe, status: int, answer: Any) -> bool:
     )
 
 
-def problem(status: int, text: str) -> str | None:
-    """What is wrong with an answer (a 5xx; a 4xx that is not Jexia's error array), or None."""
+def problem(status: int, text: str, route: Route | None = None) -> str | None:
+    """What is wrong with an answer (a 5xx; a 4xx that is not Jexia's error array, or for a
+    hosted page, not a page either), or None."""
     if status >= 500:
         return f"answered {status}: {text[:300]}"
+    if status >= 400 and route is not None and route.function in PAGES and text.startswith("<!doctype html>"):
+        return None if "<h1>" in text else f"answered {status} with a page without a heading: {text[:300]!r}"
     if status >= 400:
         try:
             body = json.loads(text)
@@ -522,6 +542,15 @@ def explicit_cases(route: Route, kind: str, *, over_http: bool = False) -> list[
             for name, _ in OAUTH_INIT_QUERY:  # each parameter hostile in turn, the others right
                 query = tuple((n, value if n == name else v) for n, v in OAUTH_INIT_QUERY)
                 add(f"{name}={value[:20]!r}", b"", query=query)
+    if route.function in PAGES:
+        if route.method == "GET":
+            for value in path_values(kind):
+                for name, _ in PAGE_QUERY:
+                    query = tuple((n, value if n == name else v) for n, v in PAGE_QUERY)
+                    add(f"{name}={value[:20]!r}", b"", query=query)
+        else:
+            for label, raw in FORM_BODIES.get(kind, {}).items():
+                add(label, raw)
     for name in route.parameters:
         for value in path_values(kind):
             if over_http and "/" in value and name != "proxy":
@@ -594,6 +623,10 @@ def probes(draw: st.DrawFn, route: Route, over_http: bool = False) -> Probe:
         query = draw(st.lists(st.tuples(names, value), max_size=3))
         if over_http:
             query = [(n, v) for n, v in query if len(v) <= 20_000]
+    elif route.function in PAGES:
+        names = st.one_of(st.sampled_from([n for n, _ in PAGE_QUERY]), st.sampled_from(ODD_NAMES[:10]))
+        value = st.one_of(st.sampled_from(SURROGATES), st.sampled_from(HUGE_STRINGS), st.text(max_size=20))
+        query = draw(st.lists(st.tuples(names, value), max_size=3))
     elif route.function == "OAuthInitFunction":
         names = st.one_of(st.sampled_from([n for n, _ in OAUTH_INIT_QUERY]), st.sampled_from(ODD_NAMES[:10]))
         right = st.sampled_from([v for _, v in OAUTH_INIT_QUERY] + ["sign-in", "local"])

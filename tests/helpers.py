@@ -83,7 +83,8 @@ def call(
         path_parameters=path_parameters,
     )
     result = fn.invoke(event)
-    return Answer(result["statusCode"], result["headers"], json.loads(result["body"]))
+    html = result["headers"].get("Content-Type", "").startswith("text/html")  # a hosted page: its text
+    return Answer(result["statusCode"], result["headers"], result["body"] if html else json.loads(result["body"]))
 
 
 def sign_up(email: str = "ann@example.com", password: str = PASSWORD, **extra: Any) -> Answer:

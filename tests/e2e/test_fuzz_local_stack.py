@@ -89,7 +89,7 @@ class World:
             self.ensure()
         elif probe.route.function in MUTATING:
             self.ensure()
-        found = fs.problem(answer.status_code, answer.text)
+        found = fs.problem(answer.status_code, answer.text, probe.route)
         if found and answer.status_code >= 500:
             fs.STATS["http 5xx"] += 1
             found += f"\n  logged: {self.last_error()}"

@@ -72,9 +72,8 @@ def test_a_reset_request_with_nothing_configured_mails_a_working_link(aws: None,
     assert mail.subject == "Reset your password"
     text = ses_requests[0]["Content"]["Simple"]["Body"]["Text"]["Data"]
     [link] = re.findall(r"https://\S+", text)
-    assert link.startswith(STACK.resolve({"Ref": "DefaultResetUrl"}) + "?") and f'href="{link}"' in mail.body.replace(
-        "&amp;", "&"
-    )
+    hosted_page = STACK.resolve({"Fn::Sub": "${SigningKey.Issuer}/pages/reset"})  # DefaultResetUrl is empty
+    assert link.startswith(hosted_page + "?") and f'href="{link}"' in mail.body.replace("&amp;", "&")
     token = re.search(r"[?&]token=([^&]+)", link)
     assert token is not None
     applied = call(

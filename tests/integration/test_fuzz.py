@@ -129,8 +129,8 @@ class World:
             self.ensure()
         elif probe.route.function in MUTATING:
             self.ensure()
-        text = json.dumps(answer.body)
-        found = fs.problem(answer.status, text)
+        text = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)  # a page, or JSON
+        found = fs.problem(answer.status, text, probe.route)
         if found and answer.status >= 500:
             fs.STATS["5xx"] += 1
             found += f"\n  traceback: {self.unhandled.last.strip() or '(nothing logged)'}"

@@ -41,7 +41,8 @@ OTHER_AWS = {
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 # The HTTP edge: requests in, responses out. Logic does not import it.
 HTTP = "ums.http"
-HTTP_EDGE = ("ums.http", "ums.management")  # the management API is a router over HTTP requests
+# The management API is a router over HTTP requests; the hosted pages answer a browser's requests.
+HTTP_EDGE = ("ums.http", "ums.management", "ums.pages")
 
 
 def within(module: str, packages: str | tuple[str, ...] | dict[str, str]) -> bool:

@@ -26,6 +26,10 @@ def test_routes_are_the_api_contract() -> None:
         ("POST", "/auth/refresh"),
         ("POST", "/auth/logout"),
         ("POST", "/auth/revoke"),
+        ("GET", "/pages/reset"),
+        ("POST", "/pages/reset"),
+        ("GET", "/pages/verify"),
+        ("POST", "/pages/verify"),
         ("GET", "/ums/user"),
         ("PATCH", "/ums/user"),
         ("POST", "/ums/user/email"),
@@ -80,6 +84,7 @@ HASHING_FUNCTIONS = {
     "ChangeEmailFunction",
     "UsersCreateFunction",
     "ApplyResetFunction",
+    "ResetPageFunction",
     "CustomerResetApplyFunction",
 }
 

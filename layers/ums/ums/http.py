@@ -30,16 +30,29 @@ BASE_HEADERS = {
 
 
 @dataclass(frozen=True)
+class Html:
+    """A rendered page (the hosted pages): sent as it is, not as JSON."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Response:
     status: int
-    body: Any
+    body: Any  # JSON-serialisable, or Html
     headers: dict[str, str] = field(default_factory=dict)
 
     def to_api_gateway(self, request_id: str) -> dict[str, Any]:
+        html = isinstance(self.body, Html)
         return {
             "statusCode": self.status,
-            "headers": {**BASE_HEADERS, "X-Request-Id": request_id, **self.headers},
-            "body": json.dumps(self.body, separators=(",", ":")),
+            "headers": {
+                **BASE_HEADERS,
+                **({"Content-Type": "text/html; charset=utf-8"} if html else {}),
+                "X-Request-Id": request_id,
+                **self.headers,
+            },
+            "body": self.body.text if html else json.dumps(self.body, separators=(",", ":")),
             "isBase64Encoded": False,
         }
 
@@ -96,6 +109,25 @@ class Request:
         if not isinstance(body, dict):
             raise BadRequest("Request body must be a JSON object")
         return body
+
+    def form(self) -> dict[str, str]:
+        """An HTML form's fields (application/x-www-form-urlencoded); 400 for a body that is not
+        UTF-8 or repeats a field."""
+        try:
+            text = self.raw_body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("Request body is not valid UTF-8") from None
+        fields = parse_qs(text, keep_blank_values=True)
+        for name, values in fields.items():
+            if len(values) > 1:
+                raise BadRequest(f"Form field '{shown(name)}' is given more than once")
+            if invalid_unicode_at(name) is not None or invalid_unicode_at(values[0]) is not None:
+                raise BadRequest(f"Form field '{shown(name)}' is not valid Unicode (unpaired surrogate)")
+        return {name: values[0] for name, values in fields.items()}
+
+    def query_value(self, name: str) -> str:
+        """The first value of query parameter `name`, or ''."""
+        return (self.query.get(name) or [""])[0]
 
     def bearer_token(self) -> str:
         """The access token of `Authorization: Bearer <token>`; 401 when there is none."""

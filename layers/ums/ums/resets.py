@@ -104,14 +104,8 @@ def request_reset(
 def apply_reset(body: ResetApply) -> dict[str, Any]:
     """Sets a new password with a reset token; revokes every session. 404 for a token that is
     unknown, used, superseded, expired, or (with `customer_id`) someone else's: one message."""
-    token, new_password, customer_id = body.token, body.new_password, body.customer_id
-    token_hash = sha256_hex(token)
-    stored = reset_store.get_token(token_hash) if 16 <= len(token) <= 128 else None
-    if stored is None or stored.expires_at <= time.time() or (customer_id and stored.user_id != customer_id):
-        raise NotFound(reset_store.INVALID_TOKEN)
-    user = user_store.get(stored.user_id)
-    if user is None or user.reset_token_hash is None or not secrets_equal(user.reset_token_hash, token_hash):
-        raise NotFound(reset_store.INVALID_TOKEN)
+    stored, user = live_token(body.token, body.customer_id)
+    new_password, token_hash = body.new_password, sha256_hex(body.token)
     passwords.check_policy(new_password, user.email)
     user.updated_at = now_rfc3339()
     password_hash = passwords.hash_password(new_password)
@@ -120,6 +114,20 @@ def apply_reset(body: ResetApply) -> dict[str, Any]:
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     logger.debug("Password reset applied")
     return public_record(user)
+
+
+def live_token(token: str, customer_id: str | None = None) -> tuple[reset_store.ResetToken, User]:
+    """The stored token and its user, reading only (the hosted page's GET uses it: mail scanners
+    open links). 404 for a token that is unknown, used, superseded, expired, or (with
+    `customer_id`) someone else's: one message."""
+    token_hash = sha256_hex(token)
+    stored = reset_store.get_token(token_hash) if 16 <= len(token) <= 128 else None
+    if stored is None or stored.expires_at <= time.time() or (customer_id and stored.user_id != customer_id):
+        raise NotFound(reset_store.INVALID_TOKEN)
+    user = user_store.get(stored.user_id)
+    if user is None or user.reset_token_hash is None or not secrets_equal(user.reset_token_hash, token_hash):
+        raise NotFound(reset_store.INVALID_TOKEN)
+    return stored, user
 
 
 def request_reset_for_lookup(body: ResetLookup) -> None:

@@ -96,13 +96,7 @@ def request_verification(body: VerifyRequest) -> None:
 def verify(token: str) -> dict[str, Any]:
     """`POST /ums/verify/{token}`: marks the email verified. 404 for a token that is unknown, used,
     expired, or mailed to an address the user no longer has: one message."""
-    token_hash = sha256_hex(token)
-    stored = verify_store.get_token(token_hash) if 16 <= len(token) <= 128 else None
-    if stored is None or stored.expires_at <= time.time():
-        raise NotFound(verify_store.INVALID_TOKEN)
-    user = user_store.get(stored.user_id)
-    if user is None or user.email_key != stored.email_key:
-        raise NotFound(verify_store.INVALID_TOKEN)
+    stored, user = live_token(token)
     if stored.new_email:
         return _change_email(stored, user, str(stored.new_email))
     if user.email_verified:  # an older link, opened after a newer one: nothing left to do
@@ -113,6 +107,18 @@ def verify(token: str) -> dict[str, Any]:
     metrics.add_metric(name="EmailsVerified", unit=MetricUnit.Count, value=1)
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     return public_record(user)
+
+
+def live_token(token: str) -> tuple[verify_store.VerifyToken, User]:
+    """The stored token and its user, reading only (the hosted page's GET uses it). 404 for a token
+    that is unknown, used, expired, or mailed to an address the user no longer has: one message."""
+    stored = verify_store.get_token(sha256_hex(token)) if 16 <= len(token) <= 128 else None
+    if stored is None or stored.expires_at <= time.time():
+        raise NotFound(verify_store.INVALID_TOKEN)
+    user = user_store.get(stored.user_id)
+    if user is None or user.email_key != stored.email_key:
+        raise NotFound(verify_store.INVALID_TOKEN)
+    return stored, user
 
 
 def request_email_change(user: User, new_email: str) -> None:

@@ -181,21 +181,27 @@ def placeholders(event: Event) -> dict[str, Any]:
     context.update(_mapping(event.email_change))  # old_email, new_email
     if event.token_ciphertext:
         token = decrypt_token(event.token_ciphertext)
+        # An application without its own reset page gets the default one (the hosted page unless
+        # DefaultResetUrl names another), told which application's branding to show.
+        app = {"app": application["id"]} if application else {}
         if event.event in (PASSWORD_RESET_REQUEST.id, USER_INVITE.id):
-            base = application["reset_url"] if application else settings().default_reset_url
-            context.update(token=token, reset_link=reset_link(base, user["id"], token))
-        else:  # a verification link: sign-up or a verification request
-            context.update(verify_token=token, verify_link=_with_query(settings().default_verify_url, {"token": token}))
+            if application and application.get("reset_url"):
+                link = reset_link(application["reset_url"], user["id"], token)
+            else:
+                link = reset_link(settings().default_reset_url, user["id"], token, app)
+            context.update(token=token, reset_link=link)
+        else:  # a verification link: sign-up, a verification request or an email change
+            link = _with_query(settings().default_verify_url, {"token": token, **app})
+            context.update(verify_token=token, verify_link=link)
         context["expires_at"] = event.token_expires_at
     return context
 
 
-def reset_link(base: str, user_id: str, token: str) -> str:
-    """`<base>?accountId=<project>&customerId=<user>&token=<token>&action=resetPwd`; the base
-    comes from configuration only, never from a request."""
-    return _with_query(
-        base, {"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"}
-    )
+def reset_link(base: str, user_id: str, token: str, extra: dict[str, str] | None = None) -> str:
+    """`<base>?accountId=<project>&customerId=<user>&token=<token>&action=resetPwd` (Quicksilver's
+    link), then `extra`; the base comes from configuration only, never from a request."""
+    params = {"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"}
+    return _with_query(base, {**params, **(extra or {})})
 
 
 def _with_query(base: str, params: dict[str, str]) -> str:

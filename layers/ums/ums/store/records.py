@@ -96,12 +96,19 @@ class Template(TemplateData, Stored):
 
 
 class ApplicationData(TypedDict):
-    """Where reset links point and how reset mails are tagged, for one application (id: its name)."""
+    """One application (id: its name): where its mailed links point (no `reset_url`: the hosted
+    page), how its mails are tagged, and the hosted pages' branding."""
 
     name: str
-    reset_url: str
     email_tags: list[str] | dict[str, str]
     email_template: str | None
+    reset_url: NotRequired[str]
+    after_reset_url: NotRequired[str]
+    after_verify_url: NotRequired[str]
+    display_name: NotRequired[str]
+    logo_url: NotRequired[str]
+    brand_color: NotRequired[str]
+    background_color: NotRequired[str]
 
 
 class Application(ApplicationData, Stored):
