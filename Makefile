@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev demo test lint bench fuzz invoke validate build clean venv
+.PHONY: dev demo test lint bench fuzz invoke validate build clean venv chromium screenshots
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
@@ -29,13 +29,19 @@ venv: $(VENV)/.installed
 dev: $(VENV)/.installed  ## run the local stack on 127.0.0.1:$${UMS_LOCAL_PORT:-3000}
 	$(PY) -m local_stack serve $(if $(PARAMETER_OVERRIDES),--parameter-overrides "$(PARAMETER_OVERRIDES)")
 
-demo: $(VENV)/.installed  ## with `make dev` running: configure mail and walk the reset flow
+demo: $(VENV)/.installed  ## with `make dev` running: sign-up, verify page, reset page, sign-in
 	$(PY) -m local_stack.demo
 
 # One pytest-xdist worker per core; a test file stays on one worker (its module fixtures run once),
 # and each worker's end-to-end tests get their own local stack on free ports.
-test: $(VENV)/.installed lint  ## unit, integration and end-to-end tests
+test: $(VENV)/.installed lint chromium  ## unit, integration and end-to-end tests (the hosted pages in Chromium too)
 	$(PY) -m pytest -n auto --dist loadfile
+
+chromium:  ## Debian's chromium for the browser tests, when missing and installable
+	@scripts/install-chromium
+
+screenshots: $(VENV)/.installed chromium  ## the hosted pages' screenshots in docs/images (the README shows them)
+	UMS_SCREENSHOTS=docs/images $(PY) -m pytest -p no:cacheprovider tests/e2e/test_hosted_pages.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,14 +26,28 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    # The example API too (GET /hello behind its JWT authorizer: test_jwt_authorizer.py).
+    with local_stack(tmp_path_factory, "ExampleApi=true") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local stack of the module's own with nothing configured, as a fresh `make dev` is."""
+    with local_stack(tmp_path_factory) as url:
+        yield url
+
+
+@contextmanager
+def local_stack(tmp_path_factory: pytest.TempPathFactory, overrides: str = "") -> Iterator[str]:
+    """A local stack of its own (its base URL), as `make dev` runs it with these parameter overrides."""
     port = free_port()
     env = {
         **os.environ,
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
         "UMS_TEST_FAST_HASHING": "1",  # a test stack; `make dev` never sets it
-        # The example API too (GET /hello behind its JWT authorizer: test_jwt_authorizer.py).
-        "UMS_PARAMETER_OVERRIDES": "ExampleApi=true",
+        "UMS_PARAMETER_OVERRIDES": overrides,
     }
     # A running `make dev` may have fixed the emulator's port: this stack takes a free one.
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "UMS_LOCAL_AWS_PORT"):
@@ -60,13 +75,15 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.kill()
             pytest.fail(f"local stack did not start:\n{log_path.read_text()}")
         time.sleep(0.1)
-    yield url
-    process.terminate()
     try:
-        process.wait(timeout=30)  # a loaded machine (two stacks under pytest-xdist) stops slower
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)  # a loaded machine (two stacks under pytest-xdist) stops slower
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
     assert process.returncode == 0, "the local stack did not stop cleanly"
 
 

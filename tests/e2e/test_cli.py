@@ -412,31 +412,24 @@ def test_an_unquoted_word_in_a_condition_is_an_error_that_suggests_quoting(base_
     assert ums(base_url, "users", "find", "email = ann@example.com", "--key", "k:s", check=False).returncode == 1
 
 
-def test_make_demo_twice_configures_once(base_url: str) -> None:
+def test_make_demo_walks_sign_up_verify_page_reset_page_and_sign_in(base_url: str) -> None:
     port = base_url.rsplit(":", 1)[1]
     env = {k: v for k, v in os.environ.items() if k != "UMS_URL"}
     env["UMS_LOCAL_PORT"] = port
-    runs = []
-    try:
-        for _ in range(2):
-            run = subprocess.run(
-                [sys.executable, "-m", "local_stack.demo"], capture_output=True, text=True, timeout=120, env=env
-            )
-            assert run.returncode == 0, run.stdout + run.stderr
-            runs.append(run.stdout)
-        assert runs[0].startswith(f"Using the local stack at {base_url}\n")
-        assert "unchanged  automations/Password reset" in runs[1] and "created " not in runs[1]
-        assert "updated " not in runs[1]
-    finally:
-        automations = json_lines(ums(base_url, "--json", "automations", "list").stdout)
-        named = [a for a in automations if a["name"] == "Password reset"]
-        # tidy up for the other end-to-end tests that share this stack
-        for automation in named:
-            ums(base_url, "automations", "delete", automation["id"])
-        for integration in json_lines(ums(base_url, "--json", "integrations", "list").stdout):
-            if integration["name"] == "SES":
-                ums(base_url, "integrations", "delete", integration["id"])
-    assert len(named) == 1
+    run = subprocess.run(
+        [sys.executable, "-m", "local_stack.demo"], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith(f"Using the local stack at {base_url}\n")
+    for line in (
+        f"Link: {base_url}/pages/verify?token=",
+        f"POST {base_url}/pages/verify -> 200: Email address verified",
+        f"Link: {base_url}/pages/reset?accountId=ums&customerId=",
+        f"POST {base_url}/pages/reset -> 200: Password changed",
+        "POST /auth -> 401",
+        "email_verified: True",
+    ):
+        assert line in run.stdout, run.stdout
 
 
 def test_signing_keys_list_and_rotate(base_url: str) -> None:
