@@ -179,6 +179,23 @@ def test_parallel_confirms_of_one_verify_link_succeed_once(aws: None) -> None:
     assert sorted(answers) == [200] + [404] * 5
 
 
+def test_parallel_posts_of_one_reset_form_set_the_password_once(aws: None) -> None:
+    sign_up()
+    token = reset_token()
+    answers: list[int] = []
+
+    def post(password: str) -> None:
+        answers.append(page("ResetPageFunction", "POST", token=token, password=password, confirm=password).status)
+
+    threads = [threading.Thread(target=post, args=(f"{NEW_PASSWORD} {i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200] + [404] * 5
+    assert [sign_in(password=f"{NEW_PASSWORD} {i}").status for i in range(6)].count(200) == 1
+
+
 def test_an_email_change_is_confirmed_on_the_verify_page(aws: None) -> None:
     sign_up()
     access = sign_in().body["access_token"]
