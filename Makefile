@@ -62,9 +62,11 @@ validate: $(VENV)/.installed
 	sam validate --lint
 
 # boto3/botocore come with the Lambda runtime: PIP_NO_DEPS keeps them out of the layer
-# (layers/ums/requirements.txt lists every other dependency itself).
+# (layers/ums/requirements.txt lists every other dependency itself). Then the artifacts are
+# checked: AArch64 extensions tagged for CPython 3.13 (or abi3), no boto, sizes (check_build.py).
 build: $(VENV)/.installed
 	PIP_NO_DEPS=1 sam build
+	$(PY) scripts/check_build.py .aws-sam/build
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
