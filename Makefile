@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev demo test lint bench fuzz invoke validate build clean venv chromium screenshots
+.PHONY: dev demo test lint bench fuzz invoke validate checkov build clean venv chromium screenshots
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
@@ -60,6 +60,17 @@ bench: $(VENV)/.installed  ## make bench [QUICK=1]
 
 validate: $(VENV)/.installed
 	sam validate --lint
+
+# checkov lives in a venv of its own: its many pins must not move the project's (boto3 above all).
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	@echo "==> Setting up $(CHECKOV_VENV) for checkov (first run)"
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON_FOR_VENV) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==3.3.30
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed  ## scan template.yaml; .checkov.yaml and resources' Metadata say what is skipped and why
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 # boto3/botocore come with the Lambda runtime: PIP_NO_DEPS keeps them out of the layer
 # (layers/ums/requirements.txt lists every other dependency itself). Then the artifacts are
