@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev demo test lint bench fuzz invoke validate checkov build clean venv chromium screenshots
+.PHONY: dev demo test lint bench fuzz invoke validate checkov iam-report build clean venv chromium screenshots
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
@@ -47,6 +47,13 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# The integration and end-to-end tests record each function's AWS calls (local_stack/iam.py),
+# then every grant of template.yaml is listed with whether a test used it.
+iam-report: $(VENV)/.installed  ## per function: the IAM actions its policy grants, and which the tests used
+	rm -rf .iam-usage
+	UMS_IAM_USAGE_DIR=$(CURDIR)/.iam-usage $(PY) -m pytest -q -n auto --dist loadfile -p no:cacheprovider tests/integration tests/e2e
+	$(PY) -m local_stack iam-report .iam-usage
 
 # STACK=running: against the emulator of the `make dev` on UMS_LOCAL_PORT (its users and tokens).
 invoke: $(VENV)/.installed  ## make invoke FN=SignUpFunction EVENT=events/sign_up.json [STACK=running]

@@ -151,6 +151,18 @@ def invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def iam_report(args: argparse.Namespace) -> int:
+    """Per function: the IAM grants of template.yaml and which the tests used (`make iam-report`)."""
+    from local_stack.iam import report
+    from local_stack.template import Stack
+
+    usage = Path(args.usage_dir)
+    if not any(usage.glob("usage-*.json")):
+        raise Refused(f"No usage files in {usage}: run the tests with UMS_IAM_USAGE_DIR={usage} first", exit_code=2)
+    print("\n".join(report(Stack(), usage)))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +181,9 @@ def main() -> int:
     invoke_parser.add_argument("function", help="the function's logical id in template.yaml")
     invoke_parser.add_argument("event", help="path of an event JSON file")
     invoke_parser.set_defaults(run=invoke)
+    report_parser = commands.add_parser("iam-report", help="IAM grants per function, and which the tests used")
+    report_parser.add_argument("usage_dir", help="where the tests wrote what they used (UMS_IAM_USAGE_DIR)")
+    report_parser.set_defaults(run=iam_report)
     args = parser.parse_args()
     try:
         return int(args.run(args))

@@ -109,8 +109,9 @@ def create_resources(stack: Stack, functions: dict[str, LocalFunction]) -> None:
     Last, the custom resources run (`functions` are the stack's; `stack.custom_properties`
     replace resolved properties: the local stack's issuer is its own base URL).
 
-    Not created: IAM (moto does not enforce it, nor the key policy), log groups and alarms
-    (functions log to the console locally), and queue policies."""
+    Not created: IAM (moto does not enforce it; `local_stack.iam` checks each function's calls
+    against its policy and the key policy instead), log groups and alarms (functions log to the
+    console locally), and queue policies."""
     region = stack.region
     dynamodb = boto3.client("dynamodb", region_name=region)
     for logical_id, resource in stack.of_type("AWS::DynamoDB::Table").items():
@@ -128,9 +129,9 @@ def create_resources(stack: Stack, functions: dict[str, LocalFunction]) -> None:
     kms = boto3.client("kms", region_name=region)
     key_ids = {}
     for logical_id, resource in stack.of_type("AWS::KMS::Key").items():
-        key_ids[logical_id] = kms.create_key(Description=resource["Properties"].get("Description", ""))["KeyMetadata"][
-            "KeyId"
-        ]
+        metadata = kms.create_key(Description=resource["Properties"].get("Description", ""))["KeyMetadata"]
+        key_ids[logical_id] = metadata["KeyId"]
+        stack.attributes[logical_id] = {"Arn": metadata["Arn"], "KeyId": metadata["KeyId"]}  # `!GetAtt <key>.Arn`
     for resource in stack.of_type("AWS::KMS::Alias").values():
         props = resource["Properties"]
         kms.create_alias(AliasName=stack.resolve(props["AliasName"]), TargetKeyId=key_ids[props["TargetKeyId"]["Ref"]])

@@ -9,9 +9,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 from typing import Any
 
+import botocore.handlers
+
+from local_stack import iam
 from local_stack.template import ROOT, FunctionSpec, Stack
 
 LAYER_PATH = ROOT / "layers" / "ums"
@@ -57,7 +61,8 @@ class LocalFunction:
         return getattr(module, attribute)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
+        with self._lock, iam.acting_as(self.spec.logical_id):  # its AWS calls, init's too, meet its policy
+            _own_caches(self.spec.logical_id)
             if self._handler is None:
                 self._handler = self._load()
             context = LambdaContext(
@@ -70,12 +75,68 @@ class LocalFunction:
             return self._handler(event, context)
 
 
-def prepare_process(stack: Stack) -> dict[str, LocalFunction]:
-    """Puts the layer on sys.path and every function's environment into os.environ.
+_cache_owner: list[str] = []  # the function whose Powertools providers are the process's now
+_providers: dict[str, dict[str, Any]] = {}  # each other function's providers (their caches), kept aside
+
+
+def _own_caches(function: str) -> None:
+    """In Lambda each function has its own Powertools parameter providers, caches included. Here
+    all share the process's, so each function gets its own back when it runs: it reads, under its
+    own IAM policy, the secrets it uses, as it would in AWS, and keeps what it cached."""
+    if _cache_owner[:1] == [function]:
+        return
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    if _cache_owner:
+        _providers[_cache_owner[0]] = dict(DEFAULT_PROVIDERS)
+    DEFAULT_PROVIDERS.clear()
+    DEFAULT_PROVIDERS.update(_providers.pop(function, {}) or _new_providers())
+    _cache_owner[:] = [function]
+
+
+def _new_providers() -> dict[str, Any]:
+    """An empty cache for one function; the client is the process's (making one costs 30 ms)."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return {"secrets": SecretsProvider(boto3_client=_secrets_client())}
+
+
+@cache
+def _secrets_client() -> Any:
+    import boto3
+
+    return boto3.client("secretsmanager")
+
+
+def _secret_written(model: Any, **_: Any) -> None:
+    """A function wrote a secret: the others' cached copies go at once (in AWS they expire within
+    their cache time, 5 minutes; here a rotation or a new SMTP password is seen by the next call)."""
+    if model.name in ("CreateSecret", "PutSecretValue", "UpdateSecret", "DeleteSecret"):
+        _providers.clear()
+
+
+# Registered before any botocore session exists (this module is imported first).
+botocore.handlers.BUILTIN_HANDLERS.append(("after-call.secretsmanager.*", _secret_written))
+
+
+def forget_caches() -> None:
+    """Empties every function's parameter caches (the tests: each has a fresh emulator)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    _providers.clear()
+    parameters.clear_caches()
+    _cache_owner.clear()
+
+
+def prepare_process(stack: Stack, enforce_iam: bool = True) -> dict[str, LocalFunction]:
+    """Puts the layer on sys.path and every function's environment into os.environ, and (unless
+    `enforce_iam` is false: the bench) checks each function's AWS calls against its IAM policy.
 
     All functions share this process, so their variables are merged; `template.yaml` gives
     them the same names and values (Globals), so nothing is lost.
     """
+    if enforce_iam:
+        iam.enforce(stack)
     if str(LAYER_PATH) not in sys.path:
         sys.path.insert(0, str(LAYER_PATH))
     specs = stack.functions()

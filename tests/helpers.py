@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_stack.aws import use_endpoint
-from local_stack.functions import LocalFunction, prepare_process
+from local_stack.functions import LocalFunction, forget_caches, prepare_process
 from local_stack.gateway import http_api_event
 from local_stack.template import Stack
 
@@ -41,14 +41,13 @@ class Answer:
 
 def reset_aws_clients() -> None:
     """Forget cached AWS clients and cached secrets: each test has a fresh emulator."""
-    from aws_lambda_powertools.utilities import parameters
     from pynamodb.models import Model
     from ums.store import models
 
     for model in vars(models).values():
         if isinstance(model, type) and issubclass(model, Model) and model is not Model:
             model._connection = None
-    parameters.clear_caches()
+    forget_caches()  # every function's Powertools parameter caches
 
 
 def call(

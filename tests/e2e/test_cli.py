@@ -479,7 +479,9 @@ def test_signing_keys_list_and_rotate(base_url: str) -> None:
 
 
 def test_outbox_shows_a_mail_that_failed_and_why(base_url: str) -> None:
-    """A mail SES refuses (a sender no identity covers) is listed by `ums outbox`, with the reason."""
+    """A mail AWS refuses is listed by `ums outbox`, with the reason: a sender outside the mail
+    function's SES permissions (MailSender, MailIdentityArns) is refused by IAM, as in AWS, before
+    SES would reject the unverified identity."""
     integration = {"name": "unverified", "type": "ses", "sender": "nobody@unverified.example"}
     [created] = json_lines(ums(base_url, "--json", "integrations", "create", "--data", json.dumps(integration)).stdout)
     automation = {"name": "bye", "event": "AfterUserDelete", "integration_id": created["id"],
@@ -499,7 +501,9 @@ def test_outbox_shows_a_mail_that_failed_and_why(base_url: str) -> None:
                 break
         [failed] = mine
         assert failed["event"] == "AfterUserDelete" and failed["status"] == "failed"
-        assert failed["reason"].startswith(f"{bye['id']}: SES MessageRejected")
+        assert failed["reason"].startswith(f"{bye['id']}: SES AccessDeniedException")
+        assert "not authorized to perform: ses:SendEmail on resource: " in failed["reason"]
+        assert "identity/nobody@unverified.example" in failed["reason"]
         [one] = json_lines(ums(base_url, "--json", "outbox", "get", failed["id"]).stdout)
         assert one == failed
         assert "failed" in ums(base_url, "outbox", "get", failed["id"]).stdout
