@@ -33,7 +33,7 @@ from typing import Any
 import botocore.handlers
 from botocore.exceptions import ClientError
 
-from local_stack.template import ACCOUNT_ID, TEMPLATE_PATH, Stack
+from local_stack.template import ACCOUNT_ID, Stack, translated
 
 ANY_RESOURCE = "*"
 _acting_as: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_as", default=None)
@@ -161,7 +161,7 @@ botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params.*.*", _check_c
 def expanded_policies(stack: Stack) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
     """(each function's role statements, each KMS key's policy statements), as the SAM translator
     writes them (intrinsic functions left for `stack.resolve`; a secret's `Ref` is its ARN)."""
-    resources = _translated(tuple(sorted(stack.parameters.items())), stack.region)["Resources"]
+    resources = translated(stack.parameters, stack.region)["Resources"]
     secrets = {lid for lid, r in stack.resources.items() if r["Type"] == "AWS::SecretsManager::Secret"}
     secret_arn = f"arn:aws:secretsmanager:{stack.region}:{ACCOUNT_ID}:secret:{{}}"
 
@@ -189,26 +189,6 @@ def expanded_policies(stack: Stack) -> tuple[dict[str, list[dict[str, Any]]], di
         if r["Type"] == "AWS::KMS::Key"
     }
     return roles, keys
-
-
-@cache
-def _translated(parameters: tuple[tuple[str, str], ...], region: str) -> dict[str, Any]:
-    from samtranslator.translator.transform import transform
-    from samtranslator.yaml_helper import yaml_parse
-
-    class NoManagedPolicies:  # the translator's lookup of AWS managed policy names (offline)
-        def load(self) -> dict[str, str]:
-            return {}
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", region)  # the translator asks boto3 for one
-    template: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):  # what `sam package` turns into S3 locations
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://bucket/{props[key].strip('/')}"
-    result: dict[str, Any] = transform(template, {"AWS::Region": region, **dict(parameters)}, NoManagedPolicies())
-    return result
 
 
 # --- what a call needs ----------------------------------------------------------------------------

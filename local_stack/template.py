@@ -3,8 +3,11 @@ functions with their environment and HTTP routes. There is no second copy of any
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +323,31 @@ def parse_overrides(text: str | None) -> dict[str, str]:
             raise ValueError(f"Parameter override {item!r} is not Name=Value")
         overrides[name.removeprefix("ParameterKey=")] = value.strip("\"'")
     return overrides
+
+
+class NoManagedPolicies:
+    """The translator looks up AWS managed policy names; the template needs none (offline)."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translated(parameters: Mapping[str, str] | None = None, region: str = "us-east-1") -> dict[str, Any]:
+    """template.yaml as CloudFormation gets it: through the SAM transform (offline; cached)."""
+    return _translated(tuple(sorted((parameters or {}).items())), region)
+
+
+@cache
+def _translated(parameters: tuple[tuple[str, str], ...], region: str) -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)  # the translator asks boto3 for a region
+    template: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):  # what `sam package` turns into S3 locations
+            if isinstance(props.get(key), str):
+                props[key] = f"s3://bucket/{props[key].strip('/')}"
+    result: dict[str, Any] = transform(template, {"AWS::Region": region, **dict(parameters)}, NoManagedPolicies())
+    return result

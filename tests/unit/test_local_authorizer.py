@@ -121,7 +121,9 @@ def test_the_snippet_for_another_stack_translates_and_lints() -> None:
     from cfnlint.api import ManualArgs, lint
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
-    from test_template_translates import REGION, NoManagedPolicies
+    from test_template_translates import REGION
+
+    from local_stack.template import NoManagedPolicies
 
     text = (ROOT / "docs" / "tokens.md").read_text()
     [snippet] = re.findall(r"```yaml\n(# Your stack.*?)```", text, re.S)
@@ -139,7 +141,9 @@ def test_the_snippet_for_another_stack_translates_and_lints() -> None:
 def test_the_readme_snippet_translates() -> None:
     from samtranslator.translator.transform import transform
     from samtranslator.yaml_helper import yaml_parse
-    from test_template_translates import REGION, NoManagedPolicies
+    from test_template_translates import REGION
+
+    from local_stack.template import NoManagedPolicies
 
     [snippet] = re.findall(r"```yaml\n(Auth:.*?)```", (ROOT / "README.md").read_text(), re.S)
     function = {

@@ -4,36 +4,18 @@ between the API and its functions included (E3004)."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
 
-from local_stack.template import TEMPLATE_PATH
+from local_stack.template import translated as template_translated
 
 REGION = "us-east-1"
 
 
-class NoManagedPolicies:
-    """The translator looks up AWS managed policy names; the template uses none (offline)."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 def translated(parameters: dict[str, str] | None = None) -> dict[str, Any]:
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)  # the translator asks boto3 for a region
-    template: dict[str, Any] = yaml_parse(TEMPLATE_PATH.read_text())
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):  # what `sam package` turns into S3 locations
-            if isinstance(props.get(key), str):
-                props[key] = f"s3://bucket/{props[key].strip('/')}"
-    result: dict[str, Any] = transform(template, {"AWS::Region": REGION, **(parameters or {})}, NoManagedPolicies())
-    return result
+    return template_translated(parameters, REGION)
 
 
 def test_the_sam_transform_accepts_the_template() -> None:
