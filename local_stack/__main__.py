@@ -84,6 +84,8 @@ def serve(args: argparse.Namespace) -> int:
     print("  AWS emulator (moto; UMS_LOCAL_AWS_PORT fixes its port): put this before an aws or boto3 command")
     print(f"    {aws_env} aws dynamodb scan --table-name {local.stack.physical_name('UsersTable')}")
     print(f"  SMTP capture: 127.0.0.1:{local.smtp.port}; mail sent so far: {local.base_url}/_local/mail.html")
+    print(f"  Hosted pages the mails link to: {local.base_url}/pages/reset, {local.base_url}/pages/verify")
+    print("  IAM: each function held to its template.yaml policy (docs/local-stack.md#iam-enforced)")
     print(f"  OAuth provider 'local' (OpenID Connect, docs/oauth.md): {local.base_url}/_local/idp")
     print("  State lives in memory and is gone when this stops. Try:")
     body = '{"email":"ann@example.com","password":"correct horse battery"}'
