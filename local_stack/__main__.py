@@ -94,7 +94,8 @@ def serve(args: argparse.Namespace) -> int:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with contextlib.suppress(KeyboardInterrupt):
-        stopped.wait()
+        while not stopped.wait(0.5):  # wakes the main thread often: signal handlers run only there
+            pass
     print("\nStopping the local stack.", flush=True)
     local.stop()
     return 0

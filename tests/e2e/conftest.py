@@ -80,11 +80,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory, overrides: str = "") -
     finally:
         process.terminate()
         try:
-            process.wait(timeout=30)  # a loaded machine (two stacks under pytest-xdist) stops slower
+            process.wait(timeout=60)  # a loaded machine (stacks of two pytest-xdist workers) stops slower
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
         log.close()
-    assert process.returncode == 0, "the local stack did not stop cleanly"
+    assert process.returncode == 0, f"the local stack did not stop cleanly:\n{log_path.read_text()[-3000:]}"
 
 
 @pytest.fixture(scope="session")

@@ -199,6 +199,35 @@ def test_more_users_than_one_page(people: dict[str, Any], monkeypatch: pytest.Mo
     assert calls.count("Scan") >= 3
 
 
+def test_a_limit_without_order_stops_reading_at_enough_matches(
+    people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ums.events import SIGN_UP, new_event
+    from ums.store import users as user_store
+    from ums.users import new_user
+
+    policy(["ums:<.*>"])
+    for i in range(40):
+        user = new_user(f"many{i}@b.c", "not-a-real-hash", {"n": i}, None)
+        user_store.create(user, new_event(SIGN_UP, user))
+    monkeypatch.setattr(user_store, "SCAN_PAGE_SIZE", 10)
+    cond = [{"field": "email"}, "like", "many%"]
+    answers: list[Answer] = []
+    limited = dynamodb_calls(lambda: answers.append(users(people["token"], cond=cond, range={"limit": 3, "offset": 2})))
+    everything = dynamodb_calls(lambda: answers.append(users(people["token"], cond=cond)))
+    [first, whole] = answers
+    assert [u["email"] for u in first.body] == [u["email"] for u in whole.body][2:5]  # the same window as before
+    # 44 users and their email markers, 10 items a page: reading stopped pages before the end
+    assert everything.count("Scan") >= 9 and limited.count("Scan") < everything.count("Scan") - 2
+    ordered = dynamodb_calls(
+        lambda: answers.append(
+            users(people["token"], cond=cond, range={"limit": 3}, order=[{"fields": ["n"], "direction": "asc"}])
+        )
+    )
+    assert ordered.count("Scan") == everything.count("Scan")  # an order needs every match
+    assert [u["n"] for u in answers[-1].body] == [0, 1, 2]
+
+
 # --- hostile conditions over many users (issue 7, finding 1) ----------------------------------
 @pytest.fixture
 def deadline(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:

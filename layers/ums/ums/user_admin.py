@@ -7,6 +7,7 @@ writes reach it stops there and answers with the users it did change."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from time import monotonic
 from typing import Any
 
@@ -53,7 +54,11 @@ def create(subject: str, body: UserCreate) -> dict[str, Any]:
 def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
     policies.require(subject, "read")
     query = parse_query(params)
-    return apply_window([public_record(u) for u in _matching(query, _deadline())], query)
+    matching: Iterable[User] = _matching(query, _deadline())
+    if query.limit is not None and not query.order:
+        # Unordered, the answer is the first offset + limit matches: reading stops there.
+        matching = islice(matching, query.offset + query.limit)
+    return apply_window([public_record(u) for u in matching], query)
 
 
 def update(subject: str, params: dict[str, list[str]], changes: UserChanges) -> list[dict[str, Any]]:
