@@ -10,8 +10,10 @@ const expect = (condition, step) => { if (!condition) throw new Error(`failed: $
 async function tokenFromMail(email) {
   for (let i = 0; i < 100; i++) {
     const mails = await (await fetch(`${url}/_local/mail`)).json();
-    const mail = mails.reverse().find((m) => m.to.includes(email));
-    const match = mail && /token=([\w-]+)/.exec(mail.text || "");
+    // The reset link (?…&token=…&action=resetPwd), not the sign-up mail's verification link.
+    const resetLink = /[?&]token=([\w-]+)&action=resetPwd/;
+    const mail = mails.reverse().find((m) => m.to.includes(email) && resetLink.test(m.text || ""));
+    const match = mail && resetLink.exec(mail.text);
     if (match) return match[1];
     await new Promise((r) => setTimeout(r, 100));
   }
