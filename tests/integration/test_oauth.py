@@ -131,6 +131,17 @@ def test_post_auth_with_method_oauth_is_the_same_callback(local: LocalIdentityPr
     assert me(answer)["email"] == "ann@example.com"
 
 
+def test_post_auth_with_method_oauth_signs_up_too(local: LocalIdentityProvider) -> None:
+    """Jexia's SDK finishes an `initOAuth` sign-up with `signIn({code, state})`: SignInFunction
+    creates the user, under its own IAM policy (users, the event, the encrypted verify link)."""
+    answer = oauth("sign-up", "ann@example.com", function="SignInFunction", email_verified="false")
+    assert answer.status == 200, answer.body
+    user = me(answer)
+    assert user["email"] == "ann@example.com" and user["email_verified"] is False
+    [event] = EventModel.scan()
+    assert event.event == "AfterSignUp" and event.token_ciphertext  # the verification link, KMS-encrypted
+
+
 def test_a_replayed_state_is_401(local: LocalIdentityProvider) -> None:
     callback = authorize(init().body["oauth_url"], "ann@example.com")
     body = {"method": "oauth", "code": callback["code"], "state": callback["state"]}
