@@ -12,6 +12,7 @@ about 75 ms + 125 ms of cold start, against 1 ms for these (docs/api.md, "Input 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -220,19 +221,12 @@ class OwnChanges:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Self:
-        if not body:
-            raise BadRequest("The body must name at least one field to update")
-        set_fields: dict[str, Any] = {}
-        removed: list[str] = []
-        for name, value in body.items():
+        def refuse(name: str) -> bool:
             if name in RESERVED_FIELDS:
                 raise BadRequest(f"Field '{name}' cannot be changed through PATCH /ums/user")
-            check_field_name(name)
-            if value is None:
-                removed.append(name)
-            else:
-                set_fields[name] = validate_profile({name: value})[name]
-        return cls(set_fields, removed)
+            return False
+
+        return cls(*_profile_changes(body, refuse))
 
 
 @dataclass(frozen=True)
@@ -342,22 +336,33 @@ class UserChanges:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> Self:
-        if not body:
-            raise BadRequest("The body must name at least one field to update")
-        set_fields: dict[str, Any] = {}
-        removed: list[str] = []
         flags = {name: body.get(name) for name in ("active", "email_verified")}
         for name, value in flags.items():
             if name in body and not isinstance(value, bool):
                 raise BadRequest(f"Field '{name}' must be true or false")
-        for name, value in body.items():
+
+        def skip(name: str) -> bool:
             if name in UNCHANGEABLE_BY_ADMIN:
                 raise BadRequest(f"Field '{name}' cannot be changed through /ums/users")
-            if name in flags:
-                continue
-            check_field_name(name)  # the store writes it by name, never as a path
-            if value is None:
-                removed.append(name)
-            else:
-                set_fields[name] = validate_profile({name: value})[name]
+            return name in flags
+
+        set_fields, removed = _profile_changes(body, skip)
         return cls(set_fields, removed, flags["active"], flags["email_verified"])
+
+
+def _profile_changes(body: dict[str, Any], skip: Callable[[str], bool]) -> tuple[dict[str, Any], list[str]]:
+    """A PATCH body's schemaless fields, each under sign-up's rules, as (fields to set, fields to
+    remove: given as null). `skip(name)` refuses a field (raising) or leaves it to the caller (True)."""
+    if not body:
+        raise BadRequest("The body must name at least one field to update")
+    set_fields: dict[str, Any] = {}
+    removed: list[str] = []
+    for name, value in body.items():
+        if skip(name):
+            continue
+        check_field_name(name)  # the store writes it by name, never as a path
+        if value is None:
+            removed.append(name)
+        else:
+            set_fields[name] = validate_profile({name: value})[name]
+    return set_fields, removed

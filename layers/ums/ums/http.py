@@ -125,10 +125,6 @@ class Request:
                 raise BadRequest(f"Form field '{shown(name)}' is not valid Unicode (unpaired surrogate)")
         return {name: values[0] for name, values in fields.items()}
 
-    def query_value(self, name: str) -> str:
-        """The first value of query parameter `name`, or ''."""
-        return (self.query.get(name) or [""])[0]
-
     def bearer_token(self) -> str:
         """The access token of `Authorization: Bearer <token>`; 401 when there is none."""
         scheme, _, token = self.headers.get("authorization", "").strip().partition(" ")
