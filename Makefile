@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 .PHONY: dev demo test lint bench fuzz invoke validate checkov iam-report build clean venv chromium screenshots
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
-$(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt layers/ums/ums/runtime-sdk.txt pyproject.toml
 	@echo "==> Setting up $(VENV) with $(PYTHON_FOR_VENV) (first run, or the requirements changed)"
 	@test -x $(PY) || $(PYTHON_FOR_VENV) -m venv $(VENV)
 	@echo "==> Upgrading pip"
@@ -81,10 +81,12 @@ checkov: $(CHECKOV_VENV)/.installed  ## scan template.yaml; .checkov.yaml and re
 
 # boto3/botocore come with the Lambda runtime: PIP_NO_DEPS keeps them out of the layer
 # (layers/ums/requirements.txt lists every other dependency itself). Then the artifacts are
-# checked: AArch64 extensions tagged for CPython 3.13 (or abi3), no boto, sizes (check_build.py).
+# checked: AArch64 extensions tagged for CPython 3.13 (or abi3), no boto, sizes (check_build.py),
+# and every function imports from the built layer plus the runtime's SDK alone (check_build_imports.py).
 build: $(VENV)/.installed
 	PIP_NO_DEPS=1 sam build
 	$(PY) scripts/check_build.py .aws-sam/build
+	$(PY) scripts/check_build_imports.py .aws-sam/build $(PYTHON_FOR_VENV)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

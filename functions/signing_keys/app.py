@@ -1,17 +1,17 @@
-"""The SigningKey custom resource (deploy: records the issuer, makes the first RSA signing key)
-and the optional scheduled rotation (`SigningKeyRotationDays`)."""
+"""The SigningKey custom resource (deploy: records the issuer, makes the first RSA signing key,
+reports the runtime's AWS SDK) and the optional scheduled rotation (`SigningKeyRotationDays`)."""
 
 import time
 from typing import Any
 
-from ums import custom_resource, signing_keys
+from ums import custom_resource, runtime_sdk, signing_keys
 from ums.errors import Conflict
 from ums.observability import logger
 
 
 def _deploy(properties: dict[str, Any]) -> dict[str, Any]:
     keys = signing_keys.ensure(str(properties["Issuer"]))
-    return {"Issuer": keys["issuer"]}
+    return {"Issuer": keys["issuer"], "RuntimeSdk": runtime_sdk.report()}
 
 
 @logger.inject_lambda_context(clear_state=True)
