@@ -9,7 +9,7 @@ PYTHON_DIR := $(dir $(PYTHON_FOR_VENV))
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PYTHON_DIR):$(PATH)
 
-.PHONY: dev demo test lint bench fuzz invoke validate checkov iam-report build clean venv chromium screenshots
+.PHONY: dev demo test lint bench fuzz docs invoke validate checkov iam-report build clean venv chromium screenshots
 
 # First run: about a minute. A line per step, and pip's own progress for the long one.
 $(VENV)/.installed: requirements-dev.txt layers/ums/requirements.txt layers/ums/ums/runtime-sdk.txt pyproject.toml
@@ -59,8 +59,12 @@ iam-report: $(VENV)/.installed  ## per function: the IAM actions its policy gran
 invoke: $(VENV)/.installed  ## make invoke FN=SignUpFunction EVENT=events/sign_up.json [STACK=running]
 	$(PY) -m local_stack invoke $(if $(STACK),--stack $(STACK)) $(FN) $(EVENT)
 
-fuzz: $(VENV)/.installed  ## long hostile-input runs: 2000 generated requests per route in process, 2000 over HTTP
-	UMS_FUZZ_EXAMPLES=2000 UMS_FUZZ_LOCAL_EXAMPLES=2000 $(PY) -m pytest tests/integration/test_fuzz.py tests/e2e/test_fuzz_local_stack.py
+fuzz: $(VENV)/.installed  ## long runs: 2000 hostile requests per route in process, 2000 over HTTP; Schemathesis, 100 per operation and mode
+	UMS_FUZZ_EXAMPLES=2000 UMS_FUZZ_LOCAL_EXAMPLES=2000 UMS_CONTRACT_EXAMPLES=100 $(PY) -m pytest -s \
+		tests/integration/test_fuzz.py tests/e2e/test_fuzz_local_stack.py tests/e2e/test_openapi_contract.py
+
+docs: $(VENV)/.installed  ## docs/openapi.json and docs/api-reference.html from the contract (ums/openapi.py)
+	$(PY) scripts/render_api_reference.py
 
 bench: $(VENV)/.installed  ## make bench [QUICK=1]
 	$(PY) -m bench $(if $(QUICK),--quick)

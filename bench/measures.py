@@ -34,6 +34,7 @@ DYNAMODB_TARGETS = {
     "reset apply": 3,
     "openid configuration": 0,
     "jwks": 0,
+    "openapi document": 0,
     "logout": 2,
     "revoke refresh token": 3,
     "update own fields": 2,

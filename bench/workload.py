@@ -282,6 +282,7 @@ def operations(client: Client) -> dict[str, tuple[Callable[[], Any], Operation, 
             200,
         ),
         "jwks": (nothing, lambda: client.call("WellKnownFunction", route_path="/.well-known/jwks.json"), 200),
+        "openapi document": (nothing, lambda: client.call("WellKnownFunction", route_path="/openapi.json"), 200),
         "oauth init": (
             oauth_provider,
             lambda: client.call("OAuthInitFunction", query="action=sign-in&provider=github"),

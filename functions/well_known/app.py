@@ -1,4 +1,5 @@
-"""GET /.well-known/openid-configuration and GET /.well-known/jwks.json (public, cacheable)"""
+"""GET /.well-known/openid-configuration, GET /.well-known/jwks.json and GET /openapi.json
+(public, cacheable)"""
 
 from ums import discovery
 from ums.http import Request, Response, api_handler
@@ -10,4 +11,6 @@ CACHEABLE = {"Cache-Control": f"public, max-age={discovery.CACHE_SECONDS}"}
 def handler(request: Request) -> Response:
     if request.path.endswith(discovery.JWKS_PATH):
         return Response(200, discovery.jwks(), CACHEABLE)
+    if request.path.endswith(discovery.OPENAPI_PATH):
+        return Response(200, discovery.contract(), CACHEABLE)
     return Response(200, discovery.openid_configuration(), CACHEABLE)

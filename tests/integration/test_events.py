@@ -49,6 +49,7 @@ SEQUENCE = [
     ("UsersDeleteFunction", "users_delete.json", 200),
     ("UsersCreateFunction", "users_create.json", 201),  # an invitation
     ("WellKnownFunction", "well_known.json", 200),
+    ("WellKnownFunction", "openapi.json", 200),
     ("OAuthInitFunction", "oauth_init.json", 200),  # provider github, configured below
     ("OAuthAuthFunction", "oauth_auth.json", 401),  # a state /oauth/init never gave
     ("SigningKeysFunction", "signing_keys_rotation.json", None),

@@ -281,11 +281,17 @@ def test_an_application_without_a_reset_url_gets_the_hosted_page_with_its_brandi
     assert "<span>Shop</span>" in page("ResetPageFunction", **query).body
 
 
-def test_a_form_that_is_not_one_is_a_400(aws: None) -> None:
+def test_a_form_that_is_not_one_is_a_400_page_that_says_why(aws: None) -> None:
+    """Still a page (a browser shows it), never Jexia's JSON error array (found by Schemathesis)."""
     headers = {"content-type": "application/x-www-form-urlencoded"}
-    for raw in (b"token=a&token=b", b"\xff\xfe=1"):
-        answer = call("ResetPageFunction", method="POST", raw_body=raw, headers=headers)
-        assert answer.status == 400 and answer.message
+    for function in ("ResetPageFunction", "VerifyPageFunction"):
+        for raw, why in (
+            (b"token=a&token=b", "Form field &#39;token&#39; is given more than once"),
+            (b"\xff\xfe=1", ""),
+        ):
+            answer = call(function, method="POST", raw_body=raw, headers=headers)
+            assert answer.status == 400 and "<h1>Form not accepted</h1>" in answer.body and why in answer.body
+            assert answer.headers["Content-Type"].startswith("text/html")
 
 
 def test_a_form_api_gateway_sends_base64_encoded_is_read(aws: None) -> None:

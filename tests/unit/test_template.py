@@ -49,6 +49,7 @@ def test_routes_are_the_api_contract() -> None:
         ("DELETE", "/ums/users"),
         ("GET", "/.well-known/openid-configuration"),
         ("GET", "/.well-known/jwks.json"),
+        ("GET", "/openapi.json"),
         ("GET", "/oauth/init"),
         ("POST", "/oauth/auth"),
     }

@@ -1,16 +1,17 @@
 """OpenID Connect discovery and the JWKS: what another service (an API Gateway JWT authorizer,
-any OIDC/JOSE library) needs to verify this stack's access tokens. Both are answered from the
-cached signing-key secret: no DynamoDB call."""
+any OIDC/JOSE library) needs to verify this stack's access tokens; and the API's OpenAPI
+contract. All are answered from the cached signing-key secret: no DynamoDB call."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from ums import signing_keys
+from ums import openapi, signing_keys
 from ums.tokens import API_KEY_SCOPE, USER_SCOPE
 
 JWKS_PATH = "/.well-known/jwks.json"
+OPENAPI_PATH = "/openapi.json"
 # Well inside the two hours a rotation publishes a key before it signs: every cache that honours
 # this has a new key before any token carries it.
 CACHE_SECONDS = 3600
@@ -36,6 +37,11 @@ def openid_configuration() -> dict[str, Any]:
         "sign_in_endpoint": issuer + "/auth",
         "refresh_endpoint": issuer + "/auth/refresh",
     }
+
+
+def contract() -> dict[str, Any]:
+    """The OpenAPI contract, its server the API's URL (the issuer)."""
+    return openapi.document(_issuer())
 
 
 def _issuer() -> str:

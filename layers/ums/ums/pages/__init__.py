@@ -74,7 +74,10 @@ def branding(app: str) -> Branding:
 def reset_page(request: Request) -> Response:
     """`GET /pages/reset?token=…[&customerId=…&app=…]` shows the form (or why it cannot);
     `POST` sets the password, re-showing the form with the policy's message when it is refused."""
-    fields = _fields(request)
+    try:
+        fields = _fields(request)
+    except UmsError as err:
+        return _refused_form(err)
     brand = branding(fields["app"])
     token, customer_id = fields["token"], fields["customerId"] or None
     if not token:
@@ -102,7 +105,10 @@ def reset_page(request: Request) -> Response:
 
 def verify_page(request: Request) -> Response:
     """`GET /pages/verify?token=…[&app=…]` shows a confirm button; `POST` verifies."""
-    fields = _fields(request)
+    try:
+        fields = _fields(request)
+    except UmsError as err:
+        return _refused_form(err)
     brand = branding(fields["app"])
     token = fields["token"]
     if not token:
@@ -123,6 +129,11 @@ def verify_page(request: Request) -> Response:
         return _message(err.status, brand, "Not verified", err.message)
     text = f"{record['email']} is verified. You can close this page."
     return _message(200, brand, "Email address verified", text, next_url=brand.after_verify_url)
+
+
+def _refused_form(err: UmsError) -> Response:
+    """A form post that cannot be read (too large, a field twice, not url-encoded): still a page."""
+    return _message(err.status, branding(""), "Form not accepted", err.message)
 
 
 def _fields(request: Request) -> dict[str, str]:
