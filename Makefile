@@ -40,8 +40,8 @@ test: $(VENV)/.installed lint chromium  ## unit, integration and end-to-end test
 chromium:  ## Debian's chromium for the browser tests, when missing and installable
 	@scripts/install-chromium
 
-screenshots: $(VENV)/.installed chromium  ## the hosted pages' screenshots in docs/images (the README shows them)
-	UMS_SCREENSHOTS=docs/images $(PY) -m pytest -p no:cacheprovider tests/e2e/test_hosted_pages.py
+screenshots: $(VENV)/.installed chromium  ## the hosted pages' and the console's screenshots in docs/images (the README shows them)
+	UMS_SCREENSHOTS=docs/images $(PY) -m pytest -p no:cacheprovider tests/e2e/test_hosted_pages.py tests/e2e/test_console.py
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -323,7 +323,7 @@ def running_local_stack() -> Iterator[str]:
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    env.update(UMS_LOCAL_PORT=str(port), UMS_LOCAL_SMTP_PORT=str(free_port()))
+    env.update(UMS_LOCAL_PORT=str(port), UMS_LOCAL_SMTP_PORT=str(free_port()), UMS_CONSOLE_PORT="0")
     command = [sys.executable, "-m", "local_stack", "serve"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

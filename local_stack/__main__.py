@@ -18,7 +18,7 @@ from typing import Any
 from local_stack.template import parse_overrides
 
 # Each port of the local stack: the variable that sets it and its default (0 takes a free port).
-PORTS = {"UMS_LOCAL_PORT": 3000, "UMS_LOCAL_SMTP_PORT": 2525, "UMS_LOCAL_AWS_PORT": 0}
+PORTS = {"UMS_LOCAL_PORT": 3000, "UMS_LOCAL_SMTP_PORT": 2525, "UMS_LOCAL_AWS_PORT": 0, "UMS_CONSOLE_PORT": 3001}
 
 
 class Refused(Exception):
@@ -79,7 +79,13 @@ def serve(args: argparse.Namespace) -> int:
         overrides=overrides,
     ).start()
     assert local.moto is not None and local.smtp is not None
+    from ums_cli.client import Client
+    from ums_cli.console import make_server
+
+    console = make_server(Client(local.base_url), ports["UMS_CONSOLE_PORT"])  # `ums console`, for this stack
+    threading.Thread(target=console.serve_forever, name="console", daemon=True).start()
     print(f"Serverless UMS local stack on {local.base_url}", flush=True)
+    print(f"  Console (ums console; UMS_CONSOLE_PORT): http://127.0.0.1:{console.server_address[1]}")
     aws_env = aws_environment(local.moto.endpoint, local.stack.region)
     print("  AWS emulator (moto; UMS_LOCAL_AWS_PORT fixes its port): put this before an aws or boto3 command")
     print(f"    {aws_env} aws dynamodb scan --table-name {local.stack.physical_name('UsersTable')}")
@@ -97,6 +103,8 @@ def serve(args: argparse.Namespace) -> int:
         while not stopped.wait(0.5):  # wakes the main thread often: signal handlers run only there
             pass
     print("\nStopping the local stack.", flush=True)
+    console.shutdown()
+    console.server_close()
     local.stop()
     return 0
 

@@ -180,8 +180,12 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
     },
     "oauth-providers/fuzz-gh": {"preset": "github", "client_id": "fuzz", "redirects": ["https://example.com/cb"]},
     "outbox": {},  # read only: the failed mails
+    "templates/preview": {"event": "AfterPasswordResetRequest", "subject": "s", "body": "<p>{{ reset_link }}</p>"},
 }
-MANAGEMENT_POSTS = {"signing-keys/rotate"}  # paths with a '/' that POST (not PUT) takes, given every class
+MANAGEMENT_POSTS = {
+    "signing-keys/rotate",
+    "templates/preview",
+}  # paths with a '/' that POST (not PUT) takes, given every class
 MANAGEMENT_READS = ["signing-keys", "outbox"]  # GET paths given every class (generated requests reach the others)
 # Bodies each route accepts, so that a hostile field rides along a request that gets far.
 BASES: dict[str, list[dict[str, Any]]] = {

@@ -21,6 +21,11 @@
       delete shows how many users match and asks first; --yes skips the question (needed
       without a terminal, e.g. in CI), --dry-run lists them and deletes nothing.
       users commands sign in with an API key: --key KEY:SECRET or UMS_API_KEY
+  ums console [--port N] [--key KEY:SECRET]
+      the web console on http://127.0.0.1:N (default 3001): automations with preview, templates,
+      applications, integrations, policies, API keys, OAuth providers, users, delivery. It forwards
+      to --endpoint, signing as this command does; users are managed with an API key (--key or
+      UMS_API_KEY; on the local stack the console makes its own).
 
 --json prints JSON Lines everywhere: one JSON object per line, one line per item of a list
 (nothing for an empty list), so `ums --json ... | jq` and `mail --follow --json` read alike.
@@ -256,6 +261,12 @@ def _time(value: int | None) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def console_command(client: Client, args: argparse.Namespace) -> None:
+    from ums_cli.console import serve
+
+    serve(client, args.port, args.key or os.environ.get("UMS_API_KEY"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `ums` entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
@@ -307,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("--yes", "-y", action="store_true", help="delete: do not ask")
     users.add_argument("--dry-run", action="store_true", help="delete: list the matching users, delete nothing")
     users.set_defaults(run=users_command)
+    console = commands.add_parser("console", help="the web console on 127.0.0.1", parents=[common])
+    console.add_argument("--port", type=int, default=int(os.environ.get("UMS_CONSOLE_PORT", "3001")))
+    console.add_argument("--key", help="KEY:SECRET of an API key for the users pages (or UMS_API_KEY)")
+    console.set_defaults(run=console_command)
     try:
         args = parser.parse_args(argv)
         result = args.run(Client(args.endpoint), args)

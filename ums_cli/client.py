@@ -43,15 +43,9 @@ class Client:
         return (urlsplit(self.endpoint).hostname or "") in LOCAL_HOSTS
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """The answer's JSON; an error answer raises ApiError with its message."""
         url = self.endpoint.rstrip("/") + path
-        data = json.dumps(body) if body is not None else None
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
-        if not self.is_local and path.startswith("/management/"):
-            all_headers = self._signed(method, url, data, all_headers)
-        try:
-            answer = requests.request(method, url, data=data, headers=all_headers, timeout=self.timeout)
-        except requests.ConnectionError:
-            raise ConnectionError(f"Cannot reach {self.endpoint} (is `make dev` running?)") from None
+        answer = self.send(method, path, json.dumps(body) if body is not None else None, headers)
         try:
             payload = answer.json() if answer.content else None
         except ValueError:  # not JSON: not a Serverless UMS endpoint, or a proxy's error page
@@ -61,6 +55,19 @@ class Client:
         if answer.status_code >= 400:
             raise ApiError(answer.status_code, _message(payload, answer.text))
         return payload
+
+    def send(
+        self, method: str, path: str, data: str | None = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        """The raw answer (a `requests.Response`); management requests to a deployed API signed."""
+        url = self.endpoint.rstrip("/") + path
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if not self.is_local and path.startswith("/management/"):
+            all_headers = self._signed(method, url, data, all_headers)
+        try:
+            return requests.request(method, url, data=data, headers=all_headers, timeout=self.timeout)
+        except requests.ConnectionError:
+            raise ConnectionError(f"Cannot reach {self.endpoint} (is `make dev` running?)") from None
 
     def _signed(self, method: str, url: str, data: str | None, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for API Gateway (`execute-api`), credentials from the default chain."""

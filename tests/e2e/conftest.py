@@ -4,6 +4,7 @@ process as `make dev` runs it, but with the test-only cheap Argon2id (UMS_TEST_F
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,11 +12,23 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As the machine's probe starts it: no sandbox (root), and no calls home (the network is closed).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -46,6 +59,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory, overrides: str = "") -
         **os.environ,
         "UMS_LOCAL_PORT": str(port),
         "UMS_LOCAL_SMTP_PORT": str(free_port()),
+        "UMS_CONSOLE_PORT": "0",  # a free one: stacks of two workers must not share 3001
         "UMS_TEST_FAST_HASHING": "1",  # a test stack; `make dev` never sets it
         "UMS_PARAMETER_OVERRIDES": overrides,
     }
@@ -93,3 +107,19 @@ def server_key(base_url: str) -> str:
     """An API key made through the management API, as `X-API-KEY` takes it."""
     created = requests.post(f"{base_url}/management/keys", json={"description": "e2e"}, timeout=10).json()
     return f"{created['key']}:{created['secret']}"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (`make test` installs it when it can)."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(
+            "no Chromium at /usr/bin/chromium: `make test` installs Debian's chromium package when it "
+            "can (root and apt-get); without it the browser tests cannot run"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,35 +18,9 @@ from typing import Any
 import pytest
 import requests
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As the machine's probe starts it: no sandbox (root), and no calls home (the network is closed).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a brand new passphrase"
 SCREENSHOTS = Path(os.environ["UMS_SCREENSHOTS"]) if os.environ.get("UMS_SCREENSHOTS") else None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(
-            "no Chromium at /usr/bin/chromium: `make test` installs Debian's chromium package when it "
-            "can (root and apt-get); without it the hosted pages' browser walk cannot run"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

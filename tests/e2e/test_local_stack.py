@@ -226,7 +226,14 @@ def test_invoke_against_the_running_stack_accepts_its_tokens(base_url: str, tmp_
 
 
 def serve_with(**ports: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "UMS_LOCAL_PORT": "0", "UMS_LOCAL_SMTP_PORT": "0", "UMS_LOCAL_AWS_PORT": "0", **ports}
+    env = {
+        **os.environ,
+        "UMS_LOCAL_PORT": "0",
+        "UMS_LOCAL_SMTP_PORT": "0",
+        "UMS_LOCAL_AWS_PORT": "0",
+        "UMS_CONSOLE_PORT": "0",
+    }
+    env.update(ports)
     return subprocess.run(
         [sys.executable, "-m", "local_stack", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

@@ -521,11 +521,27 @@ KINDS: dict[str, tuple[str, Schema, Any]] = {
         obj(
             name=STRING,
             preset=STRING,
+            type={"enum": ["oidc", "oauth2"]},
             client_id=STRING,
             client_secret={"type": "string", "writeOnly": True},
-            redirect_urls={"type": "array", "items": STRING},
+            scopes={"type": "array", "items": STRING},
+            redirects={"type": "array", "items": STRING},
+            auto_link=BOOLEAN,
+            issuer=STRING,
+            authorization_endpoint=STRING,
+            token_endpoint=STRING,
+            userinfo_endpoint=STRING,
+            emails_endpoint=STRING,
+            claims={"type": "object"},
+            authorize_params={"type": "object"},
+            has_client_secret={"type": "boolean", "readOnly": True},
         ),
-        {"preset": "google", "client_id": "123.apps.googleusercontent.com", "client_secret": "…"},
+        {
+            "preset": "google",
+            "client_id": "123.apps.googleusercontent.com",
+            "client_secret": "…",
+            "redirects": ["https://app.example.com/oauth"],
+        },
     ),
 }
 
@@ -566,6 +582,52 @@ def management_paths() -> dict[str, Schema]:
             {"200": answer("Sent", {"type": "object"}), **errors(*BODY_ERRORS, 404, 502)},
             parameters=[ITEM_ID],
             requestBody=body(obj(("to",), to=EMAIL), {"to": "ops@example.com"}),
+        )
+    }
+    paths["/management/templates/preview"] = {
+        "post": op(
+            "Preview a mail as it would go out (the automation's own, or a named template through the "
+            "country/language chain), against sample data or a user; with `to`, also send it",
+            "Management: templates",
+            SIGV4,
+            {
+                "200": answer(
+                    "The rendered mail, the template used and the chain tried",
+                    obj(
+                        ("template", "chain", "to", "subject", "html", "text"),
+                        template=STRING,
+                        chain={
+                            "type": "array",
+                            "items": obj(("name", "stored", "used"), name=STRING, stored=BOOLEAN, used=BOOLEAN),
+                        },
+                        to=STRING,
+                        subject=STRING,
+                        html=STRING,
+                        text=STRING,
+                        sent=obj(("message_id", "to"), message_id=STRING, to=STRING),
+                    ),
+                ),
+                **errors(*BODY_ERRORS, 404, 502),
+            },
+            requestBody=body(
+                obj(
+                    ("event",),
+                    event=STRING,
+                    subject=STRING,
+                    body=STRING,
+                    text_body=STRING,
+                    template=STRING,
+                    user_id=STRING,
+                    application=STRING,
+                    to=EMAIL,
+                    integration_id=STRING,
+                ),
+                {
+                    "event": "AfterPasswordResetRequest",
+                    "template": "mb-user-password",
+                    "user_id": "555b9225bffebc31068b4567",
+                },
+            ),
         )
     }
     event = obj(("id", "name", "placeholders"), id=STRING, name=STRING, placeholders={"type": "array"})

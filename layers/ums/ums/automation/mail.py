@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from ums.automation.templates import header_value
 from ums.config import settings
+from ums.errors import BadRequest, MailProviderUnavailable
 from ums.operator_secrets import INTEGRATION_PASSWORDS
 from ums.store.records import Integration, SesIntegration, SmtpIntegration
 
@@ -69,6 +70,17 @@ def send(integration: Integration, mail: Mail) -> str:
     if integration["type"] == "ses":
         return _send_ses(integration, mail)
     return _send_smtp(integration, mail)
+
+
+def send_test(integration: Integration, mail: Mail) -> dict[str, str]:
+    """An operator's test mail (the integration's test button, a preview's "send test"): sent now,
+    a refusal a 400 and an unavailable provider a 502 (not the operator's fault: try again)."""
+    try:
+        return {"message_id": send(integration, mail), "to": mail.to}
+    except PermanentFailure as err:
+        raise BadRequest(f"The mail was refused: {err}") from None
+    except TransientFailure as err:
+        raise MailProviderUnavailable(f"The mail provider is unavailable ({err}); try again") from None
 
 
 def _tag(value: str) -> str:

@@ -138,7 +138,7 @@ def _content(automation: Automation, event: Event, context: dict[str, Any]) -> t
     return template["subject"], template["html"], template.get("text") or "", template["id"]
 
 
-def resolve_template(name: str, *, explicit: str | None, country: str | None, language: str | None) -> Template | None:
+def template_chain(name: str, *, explicit: str | None, country: str | None, language: str | None) -> list[str]:
     """`explicit` → `<name>-<COUNTRY>` → `<name>-<language>` (`pt-BR`, then `pt`) → `<name>`."""
     candidates = [explicit] if explicit else []
     if country:
@@ -148,11 +148,16 @@ def resolve_template(name: str, *, explicit: str | None, country: str | None, la
         if "-" in language:
             candidates.append(f"{name}-{language.split('-')[0]}")
     candidates.append(name)
-    for candidate in candidates:
+    return candidates
+
+
+def resolve_template(name: str, *, explicit: str | None, country: str | None, language: str | None) -> Template | None:
+    """The first stored template of the chain, else a default mail's built-in one named `name`."""
+    for candidate in template_chain(name, explicit=explicit, country=country, language=language):
         template = config_store.get(TEMPLATES, candidate)
         if template:
             return template
-    return defaults.template(name)  # a default mail's built-in template, if `name` is one
+    return defaults.template(name)
 
 
 def placeholders(event: Event) -> dict[str, Any]:
@@ -191,7 +196,7 @@ def placeholders(event: Event) -> dict[str, Any]:
                 link = reset_link(settings().default_reset_url, user["id"], token, app)
             context.update(token=token, reset_link=link)
         else:  # a verification link: sign-up, a verification request or an email change
-            link = _with_query(settings().default_verify_url, {"token": token, **app})
+            link = with_query(settings().default_verify_url, {"token": token, **app})
             context.update(verify_token=token, verify_link=link)
         context["expires_at"] = event.token_expires_at
     return context
@@ -201,10 +206,10 @@ def reset_link(base: str, user_id: str, token: str, extra: dict[str, str] | None
     """`<base>?accountId=<project>&customerId=<user>&token=<token>&action=resetPwd` (Quicksilver's
     link), then `extra`; the base comes from configuration only, never from a request."""
     params = {"accountId": settings().project_id, "customerId": user_id, "token": token, "action": "resetPwd"}
-    return _with_query(base, {**params, **(extra or {})})
+    return with_query(base, {**params, **(extra or {})})
 
 
-def _with_query(base: str, params: dict[str, str]) -> str:
+def with_query(base: str, params: dict[str, str]) -> str:
     return f"{base}{'&' if urlsplit(base).query else '?'}{urlencode(params)}"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from ums.errors import BadRequest, MailProviderUnavailable
+from ums.errors import BadRequest
 from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.management import common
 from ums.operator_secrets import INTEGRATION_PASSWORDS
@@ -112,7 +112,7 @@ def test_integration(item_id: str) -> dict[str, Any]:
     """Jexia's "Test integration" button: one mail to `to` through the integration."""
     # Imported here (as the template checks of automations and templates): mail brings jinja2,
     # tens of milliseconds of cold start that reads and most writes never need.
-    from ums.automation.mail import Mail, PermanentFailure, TransientFailure, send
+    from ums.automation.mail import Mail, send_test
 
     integration = common.existing(INTEGRATIONS, item_id)
     body = common.body(router)
@@ -127,10 +127,4 @@ def test_integration(item_id: str) -> dict[str, Any]:
         text=f"This is a test mail from the integration {integration['name']}.\n",
         tags={"event": "IntegrationTest"},
     )
-    try:
-        return {"message_id": send(integration, mail), "to": to}
-    except PermanentFailure as err:
-        raise BadRequest(f"The mail was refused: {err}") from None
-    except TransientFailure as err:
-        # Not the client's fault and worth a retry: a 502, on purpose.
-        raise MailProviderUnavailable(f"The mail provider is unavailable ({err}); try again") from None
+    return send_test(integration, mail)

@@ -31,3 +31,11 @@ def validate(body: dict[str, Any], name: str) -> TemplateData:
 
 
 router = common.crud_router(TEMPLATES, validate, named=True)
+
+
+@router.post("/preview")
+def preview_mail() -> dict[str, Any]:
+    """The console's preview (and "send test"): `ums.automation.preview`."""
+    from ums.automation.preview import preview  # jinja2 and the mail client: only when asked
+
+    return preview(common.body(router))
