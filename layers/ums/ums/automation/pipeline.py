@@ -167,8 +167,37 @@ def placeholders(event: Event) -> dict[str, Any]:
     application = config_store.get(APPLICATIONS, app_name) if app_name else None
     tags = _tags(application.get("email_tags") if application else None)
     tags.update(_tags(list(event.email_tags or [])))
-    context: dict[str, Any] = {
-        "email": event.mail_to or user["email"],  # where the mail goes: the new address of an email change
+    context = template_context(
+        email=event.mail_to or user["email"],  # where the mail goes: the new address of an email change
+        user=user,
+        application=application,
+        event={"id": event.event, "name": event.name, "time": event.occurred_at},
+        merge_vars=plain(event.merge_vars) or {},
+        email_tags=tags,
+    )
+    context.update(_mapping(event.email_change))  # old_email, new_email
+    if event.token_ciphertext:
+        token = decrypt_token(event.token_ciphertext)
+        if event.event in (PASSWORD_RESET_REQUEST.id, USER_INVITE.id):
+            context.update(token=token, reset_link=reset_link_for(application, user["id"], token))
+        else:  # a verification link: sign-up, a verification request or an email change
+            context.update(verify_token=token, verify_link=verify_link_for(application, token))
+        context["expires_at"] = event.token_expires_at
+    return context
+
+
+def template_context(
+    *,
+    email: str,
+    user: dict[str, Any],
+    application: Any,
+    event: dict[str, Any],
+    merge_vars: dict[str, Any],
+    email_tags: dict[str, str],
+) -> dict[str, Any]:
+    """The placeholders every event offers (COMMON_PLACEHOLDERS)."""
+    return {
+        "email": email,
         "user": user,
         "first_name": user.get("first_name", ""),
         "application": {
@@ -179,27 +208,24 @@ def placeholders(event: Event) -> dict[str, Any]:
         if application
         else None,
         "project_id": settings().project_id,
-        "event": {"id": event.event, "name": event.name, "time": event.occurred_at},
-        "merge_vars": plain(event.merge_vars) or {},
-        "email_tags": tags,
+        "event": event,
+        "merge_vars": merge_vars,
+        "email_tags": email_tags,
     }
-    context.update(_mapping(event.email_change))  # old_email, new_email
-    if event.token_ciphertext:
-        token = decrypt_token(event.token_ciphertext)
-        # An application without its own reset page gets the default one (the hosted page unless
-        # DefaultResetUrl names another), told which application's branding to show.
-        app = {"app": application["id"]} if application else {}
-        if event.event in (PASSWORD_RESET_REQUEST.id, USER_INVITE.id):
-            if application and application.get("reset_url"):
-                link = reset_link(application["reset_url"], user["id"], token)
-            else:
-                link = reset_link(settings().default_reset_url, user["id"], token, app)
-            context.update(token=token, reset_link=link)
-        else:  # a verification link: sign-up, a verification request or an email change
-            link = with_query(settings().default_verify_url, {"token": token, **app})
-            context.update(verify_token=token, verify_link=link)
-        context["expires_at"] = event.token_expires_at
-    return context
+
+
+def reset_link_for(application: Any, user_id: str, token: str) -> str:
+    """The application's own reset page, else the default one (the hosted page unless
+    DefaultResetUrl names another), told which application's branding to show."""
+    if application and application.get("reset_url"):
+        return reset_link(application["reset_url"], user_id, token)
+    return reset_link(settings().default_reset_url, user_id, token, {"app": application["id"]} if application else {})
+
+
+def verify_link_for(application: Any, token: str) -> str:
+    return with_query(
+        settings().default_verify_url, {"token": token, **({"app": application["id"]} if application else {})}
+    )
 
 
 def reset_link(base: str, user_id: str, token: str, extra: dict[str, str] | None = None) -> str:

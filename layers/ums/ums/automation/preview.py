@@ -15,8 +15,13 @@ from jinja2 import TemplateError
 
 from ums.automation import defaults, templates
 from ums.automation.mail import Mail, send_test
-from ums.automation.pipeline import reset_link, resolve_template, template_chain, with_query
-from ums.config import settings
+from ums.automation.pipeline import (
+    reset_link_for,
+    resolve_template,
+    template_chain,
+    template_context,
+    verify_link_for,
+)
 from ums.errors import BadRequest, NotFound
 from ums.events import EVENT_TYPES, EventType, find_event_type
 from ums.inputs import optional_string, reject_unknown_fields, required_string
@@ -35,6 +40,7 @@ SAMPLE_USER = {
     "language": "en",
 }
 SAMPLE_TOKEN = "sample-token-not-valid"
+SAMPLE_TIME = "2026-11-24T09:00:00Z"
 
 
 def preview(body: dict[str, Any]) -> dict[str, Any]:
@@ -86,33 +92,23 @@ def _application(name: str | None) -> dict[str, Any] | None:
 
 def sample_context(event: EventType, user: dict[str, Any], application: dict[str, Any] | None) -> dict[str, Any]:
     """What the automation function would give the templates, with a sample token and links."""
-    app = {"app": application["id"]} if application else {}
-    reset_base = (application or {}).get("reset_url") or settings().default_reset_url
-    context: dict[str, Any] = {
-        "email": user["email"],
-        "user": user,
-        "first_name": user.get("first_name", ""),
-        "application": {
-            "name": application["id"],
-            "email_tags": application.get("email_tags", []),
-            "email_template": application.get("email_template"),
-        }
-        if application
-        else None,
-        "project_id": settings().project_id,
-        "event": {"id": event.id, "name": event.name, "time": "2026-11-24T09:00:00Z"},
-        "merge_vars": {},
-        "email_tags": {},
-        "old_email": user["email"],
-        "new_email": "new." + user["email"],
-        "token": SAMPLE_TOKEN,
-        "verify_token": SAMPLE_TOKEN,
-        "reset_link": reset_link(
-            reset_base, user["id"], SAMPLE_TOKEN, {} if application and application.get("reset_url") else app
-        ),
-        "verify_link": with_query(settings().default_verify_url, {"token": SAMPLE_TOKEN, **app}),
-        "expires_at": "2026-11-24T10:00:00Z",
-    }
+    context = template_context(
+        email=user["email"],
+        user=user,
+        application=application,
+        event={"id": event.id, "name": event.name, "time": SAMPLE_TIME},
+        merge_vars={},
+        email_tags={},
+    )
+    context.update(
+        old_email=user["email"],
+        new_email="new." + user["email"],
+        token=SAMPLE_TOKEN,
+        verify_token=SAMPLE_TOKEN,
+        reset_link=reset_link_for(application, user["id"], SAMPLE_TOKEN),
+        verify_link=verify_link_for(application, SAMPLE_TOKEN),
+        expires_at=SAMPLE_TIME,
+    )
     offered = set(event.all_placeholders)
     return {key: value for key, value in context.items() if key in offered}
 
