@@ -10,7 +10,9 @@
                                    updated, every time)
   ums mail [--follow] [--clear]    the local stack's outbox (Ctrl-C ends --follow)
   ums outbox [list] [--limit N]    events whose mail failed, newest first, with the reason
+  ums outbox list --all            the latest events of any status, newest first
   ums outbox get EVENT_ID          what became of one event's mail (pending, sent, failed, skipped)
+  ums outbox redrive EVENT_ID      send a failed (or stuck pending) event's mail again
   ums signing-keys [list]          the access-token signing keys: ids and times, never a private key
   ums signing-keys rotate [--now]  a new key, published now, signing 2 h later; --now: signing at
                                    once, every other key dropped (a leaked key: all tokens refused)
@@ -213,14 +215,17 @@ def mail_command(client: Client, args: argparse.Namespace) -> Any:
 
 
 def outbox_command(client: Client, args: argparse.Namespace) -> Any:
-    """Failed mails (`list`) or one event's delivery status (`get EVENT_ID`)."""
-    if args.action == "get":
+    """Failed mails (`list`, `--all`: the latest events of any status), one event's delivery status
+    (`get EVENT_ID`), or a failed event sent again (`redrive EVENT_ID`)."""
+    if args.action in ("get", "redrive"):
         if not args.event_id:
-            raise UsageError("outbox get needs an EVENT_ID")
-        return client.request("GET", f"/management/outbox/{quote(args.event_id, safe='')}")
+            raise UsageError(f"outbox {args.action} needs an EVENT_ID")
+        path = f"/management/outbox/{quote(args.event_id, safe='')}"
+        return client.request("POST", path + "/redrive") if args.action == "redrive" else client.request("GET", path)
     if args.event_id:
         raise UsageError("outbox list takes no EVENT_ID (outbox get EVENT_ID shows one event)")
-    return client.request("GET", f"/management/outbox?status=failed&limit={args.limit}")
+    status = "all" if args.all else "failed"
+    return client.request("GET", f"/management/outbox?status={status}&limit={args.limit}")
 
 
 def signing_keys_command(client: Client, args: argparse.Namespace) -> Any:
@@ -298,9 +303,10 @@ def main(argv: list[str] | None = None) -> int:
     mail.add_argument("--clear", action="store_true")
     mail.set_defaults(run=mail_command)
     outbox = commands.add_parser("outbox", help="failed mails, or what became of one event's mail", parents=[common])
-    outbox.add_argument("action", nargs="?", choices=["list", "get"], default="list")
+    outbox.add_argument("action", nargs="?", choices=["list", "get", "redrive"], default="list")
     outbox.add_argument("event_id", nargs="?")
     outbox.add_argument("--limit", type=int, default=50, help="list: at most this many (1-100, default 50)")
+    outbox.add_argument("--all", action="store_true", help="list: the latest events of any status")
     outbox.set_defaults(run=outbox_command)
     signing = commands.add_parser("signing-keys", help="list or rotate the access-token signing keys", parents=[common])
     signing.add_argument("action", nargs="?", choices=["list", "rotate"], default="list")

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from ums.automation.idempotency import IDEMPOTENCY
-from ums.automation.pipeline import process_stream_image
+from ums.automation.pipeline import is_due, process_stream_image
 from ums.observability import logger, metrics
 
 # An all-failed batch is answered like any other (every item listed), not raised.
@@ -16,9 +16,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    # The event source mapping filters to INSERT; MODIFY (status updates) and REMOVE (TTL) are
-    # ignored here as well.
-    if record.raw_event.get("eventName") != "INSERT":
+    # The event source mapping passes new events and those an operator sends again (a MODIFY back
+    # to pending); the checks are repeated here, so status updates and TTL removals never mail.
+    if not is_due(record.raw_event):
         return
     try:
         process_stream_image(record.raw_event["dynamodb"]["NewImage"])

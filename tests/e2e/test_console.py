@@ -59,10 +59,10 @@ def screenshot(tab: Any, name: str) -> None:
         tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-def create_ses_integration(tab: Any, console: str, name: str) -> None:
+def create_ses_integration(tab: Any, console: str, name: str, sender: str = "no-reply@example.com") -> None:
     tab.goto(f"{console}/#integrations")
     tab.get_by_role("button", name="New: Integrations").click()
-    item = {"name": name, "type": "ses", "sender": "no-reply@example.com"}
+    item = {"name": name, "type": "ses", "sender": sender}
     tab.get_by_label("Integrations: the item as JSON").fill(json.dumps(item))
     tab.get_by_role("button", name="Save").click()
     tab.get_by_role("cell", name=f"{name} (ses)").wait_for()
@@ -121,7 +121,6 @@ def test_a_new_operator_configures_reset_mail_and_sends_one(page: Any, console: 
     reset_mail.get_by_text("Text").click()
     link = reset_mail.locator("pre").inner_text()
     assert "/pages/reset?" in link and "token=" in link and "sample" not in link  # the real link, this time
-    screenshot(page, "console-delivery")
 
 
 def test_a_template_that_does_not_compile_shows_the_line(page: Any, console: str) -> None:
@@ -178,3 +177,66 @@ def test_the_automation_form_works_from_the_keyboard_alone(page: Any, console: s
     page.keyboard.press("Enter")
     page.get_by_role("cell", name="Keyboard mail").wait_for()
     assert all(labels), labels
+
+
+def wait_in_delivery(page: Any, testid: str, *texts: str) -> Any:
+    """The delivery view's row (of table `testid`) holding every text, refreshing until it shows."""
+    page.get_by_role("link", name="Delivery").click()
+    deadline = time.monotonic() + 20
+    while True:
+        page.get_by_role("heading", name="Delivery").wait_for()
+        row = page.get_by_test_id(testid).locator("tr")
+        for text in texts:
+            row = row.filter(has_text=text)
+        if row.count() == 1:
+            return row
+        assert time.monotonic() < deadline, f"no row with {texts} in the delivery view:\n" + page.inner_text("main")
+        time.sleep(0.5)
+        page.get_by_role("button", name="Refresh").click()
+
+
+def test_a_failed_mail_is_sent_again_once_the_integration_is_fixed(page: Any, console: str, fresh_stack: str) -> None:
+    create_ses_integration(page, console, "Unverified SES", sender="nobody@unverified.test")
+    [integration] = [
+        i
+        for i in requests.get(f"{fresh_stack}/management/integrations", timeout=10).json()
+        if i["name"] == "Unverified SES"
+    ]
+    automation = {
+        "name": "Password changed",
+        "event": "AfterPasswordChange",
+        "integration_id": integration["id"],
+        "subject": "Your password was changed",
+        "body": "<p>Your password was changed.</p>",
+    }
+    assert requests.post(f"{fresh_stack}/management/automations", json=automation, timeout=10).status_code == 201
+    email = f"bob-{uuid.uuid4().hex[:8]}@example.com"
+    requests.post(f"{fresh_stack}/ums/signup", json={"email": email, "password": PASSWORD}, timeout=10)
+    tokens = requests.post(
+        f"{fresh_stack}/auth", json={"method": "ums", "email": email, "password": PASSWORD}, timeout=10
+    ).json()
+    changed = requests.post(
+        f"{fresh_stack}/ums/changepassword",
+        json={"old_password": PASSWORD, "new_password": "another long passphrase"},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        timeout=10,
+    )
+    assert changed.status_code == 200
+
+    failed = wait_in_delivery(page, "events", "AfterPasswordChange", email, "failed")
+    assert "nobody@unverified.test" in failed.inner_text()  # why: SES refused the unverified sender
+
+    page.get_by_role("link", name="Integrations").click()
+    page.get_by_role("row", name="Unverified SES").get_by_role("button", name="Edit").click()
+    fixed = {"name": "Unverified SES", "type": "ses", "sender": "no-reply@example.com"}
+    page.get_by_label("Integrations: the item as JSON").fill(json.dumps(fixed))
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Integrations: saved").wait_for()
+
+    failed = wait_in_delivery(page, "events", "AfterPasswordChange", email, "failed")
+    failed.get_by_role("button", name="Send again").click()
+    page.get_by_text(f"AfterPasswordChange for {email}: sent again").wait_for()
+    wait_in_delivery(page, "mail", email, "Your password was changed")
+    sent = wait_in_delivery(page, "events", "AfterPasswordChange", email, "sent")
+    assert "sent again 1\u00d7" in sent.inner_text()  # 1 times
+    screenshot(page, "console-delivery")

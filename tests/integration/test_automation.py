@@ -79,13 +79,16 @@ def test_a_poison_record_does_not_block_the_records_after_it(aws: None) -> None:
     assert len(sent_mail()) == 1
 
 
-def test_modify_and_remove_records_are_ignored(aws: None) -> None:
+def test_status_updates_and_removals_are_ignored(aws: None) -> None:
+    """The function's own status updates (MODIFY to sent, failed or skipped) and TTL removals mail
+    nothing; a MODIFY back to pending is an operator's redrive (test_default_mails.py)."""
     configure()
     call("SignUpFunction", {"email": "c@example.com", "password": "correct horse battery staple"})
     [event] = signed_up_events()
-    for name in ("MODIFY", "REMOVE"):
+    for name, status in (("MODIFY", "sent"), ("MODIFY", "failed"), ("MODIFY", "skipped"), ("REMOVE", "pending")):
         record = stream_record(event, "300")
         record["eventName"] = name
+        record["dynamodb"]["NewImage"]["status"] = {"S": status}
         assert automate([record]) == {"batchItemFailures": []}
     assert sent_mail() == []
 

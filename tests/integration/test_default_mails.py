@@ -17,6 +17,7 @@ from ums.automation import mail as mail_module
 from ums.store.models import EventModel
 
 SENDER = STACK.resolve({"Ref": "MailSender"})
+OUTBOX_SOURCE = STACK.resources["AutomationFunction"]["Properties"]["Events"]["Outbox"]["Properties"]
 
 
 def sent_mail() -> list[Any]:
@@ -140,6 +141,65 @@ def test_no_mail_sender_fails_the_event_visibly(aws: None, setting: Any) -> None
     one = manage(f"outbox/{event.id}", method="GET")
     assert one.status == 200 and one.body == failed
     assert "token" not in json.dumps(one.body)
+
+
+def test_a_failed_event_is_sent_again_once_the_cause_is_fixed(aws: None, setting: Any) -> None:
+    """The delivery view's "send again": back to pending, which the outbox stream's filter passes
+    to the automation function (as in template.yaml), then sent; a sent event is not sent twice."""
+    from local_stack.pollers import matches
+
+    setting("MAIL_SENDER", "")
+    sign_up("ann@example.com")
+    assert call("RequestResetFunction", {"email": "ann@example.com"}).status == 202
+    [event] = events("AfterPasswordResetRequest")
+    automate(event)
+    assert manage(f"outbox/{event.id}", method="GET").body["status"] == "failed"
+    setting("MAIL_SENDER", SENDER)  # the operator fixes the cause
+
+    redriven = manage(f"outbox/{event.id}/redrive")
+    assert redriven.status == 200
+    assert (redriven.body["status"], redriven.body["reason"], redriven.body["redrives"]) == ("pending", None, 1)
+    assert manage("outbox?status=failed", method="GET").body == []
+    [again] = events("AfterPasswordResetRequest")
+    image: dict[str, Any] = dict(again.serialize())
+
+    def modify(status: str, sequence: str) -> dict[str, Any]:
+        new_image = {**image, "status": {"S": status}}
+        return {
+            "eventID": f"{event.id}-{status}",
+            "eventName": "MODIFY",
+            "dynamodb": {"NewImage": new_image, "SequenceNumber": sequence},
+        }
+
+    modified, delivered = modify("pending", "3"), modify("sent", "2")
+    patterns = [json.loads(f["Pattern"]) for f in OUTBOX_SOURCE["FilterCriteria"]["Filters"]]
+    assert any(matches(p, modified) for p in patterns)  # the stream hands it to the function again
+    assert not any(matches(p, delivered) for p in patterns)  # its own status update does not loop
+    # Through the real handler, as the stream delivers it: the MODIFY mails, a status update does not.
+    for record in (delivered, modified):
+        assert FUNCTIONS["AutomationFunction"].invoke({"Records": [record]}) == {"batchItemFailures": []}
+    [mail] = sent_mail()
+    assert mail.subject == "Reset your password" and mail.destinations == {"ToAddresses": ["ann@example.com"]}
+    assert manage(f"outbox/{event.id}", method="GET").body["status"] == "sent"
+    refused = manage(f"outbox/{event.id}/redrive")
+    assert refused.status == 409 and "is sent: only a failed or pending event is sent again" in refused.message
+    assert manage("outbox/nope/redrive").status == 404
+    assert manage(f"outbox/{event.id}/redrive", method="GET").status == 405
+
+
+def test_the_latest_events_of_any_status_newest_first(aws: None, setting: Any) -> None:
+    for email in ("a@example.com", "b@example.com"):
+        sign_up(email)
+    for event in sorted(events("AfterSignUp"), key=lambda e: e.occurred_at):
+        automate(event)
+    sign_up("c@example.com")  # not delivered yet
+    latest = manage("outbox?status=all&limit=10", method="GET").body
+    assert [(e["user"]["email"], e["status"]) for e in latest] == [
+        ("c@example.com", "pending"),
+        ("b@example.com", "sent"),
+        ("a@example.com", "sent"),
+    ]
+    assert [e["user"]["email"] for e in manage("outbox?status=all&limit=1", method="GET").body] == ["c@example.com"]
 
 
 def test_the_outbox_lists_failures_newest_first_and_shows_any_event(aws: None, setting: Any) -> None:

@@ -593,9 +593,9 @@ async function deliveryView() {
   const note = messages();
   const eventId = input("event_id", "", { autocomplete: "off" });
   const found = el("div", { "aria-live": "polite" });
-  let failed = [];
+  let latest = [];
   try {
-    failed = await api("GET", "/management/outbox?limit=50");
+    latest = await api("GET", "/management/outbox?status=all&limit=50");
   } catch (error) {
     note.error(error.message);
   }
@@ -605,8 +605,32 @@ async function deliveryView() {
   } catch {
     mail = null; // a deployed stack: its mail is in SES, not here
   }
-  const failedRows = failed.map((e) =>
-    el("tr", {}, el("td", { text: e.occurred_at }), el("td", { text: e.event }), el("td", { text: e.user?.email }), el("td", { text: e.reason })),
+  const sendAgain = (e) =>
+    el("button", {
+      type: "button",
+      class: "secondary",
+      text: "Send again",
+      "aria-label": `Send again: ${e.event} for ${e.user?.email}`,
+      onclick: async () => {
+        try {
+          await api("POST", `/management/outbox/${encodeURIComponent(e.id)}/redrive`);
+          route(`${e.event} for ${e.user?.email}: sent again`);
+        } catch (error) {
+          note.error(error.message);
+        }
+      },
+    });
+  const eventRows = latest.map((e) =>
+    el(
+      "tr",
+      {},
+      el("td", { text: e.occurred_at }),
+      el("td", { text: e.event }),
+      el("td", { text: e.user?.email }),
+      el("td", { text: e.status }),
+      el("td", { text: [e.reason, e.redrives ? `sent again ${e.redrives}×` : null].filter(Boolean).join("; ") }),
+      el("td", {}, ["failed", "pending"].includes(e.status) ? sendAgain(e) : null),
+    ),
   );
   const mailRows = (mail || [])
     .slice()
@@ -624,8 +648,9 @@ async function deliveryView() {
   show(
     "Delivery",
     note.box,
-    el("h3", { text: "Failed mails" }),
-    table(["When", "Event", "User", "Why"], failedRows, "No failed mail."),
+    el("h3", { text: "Latest events" }),
+    el("p", { class: "hint", text: "Failed: fix the cause (an integration, a template), then send again. Pending: not processed yet, or stuck after retries." }),
+    table(["When", "Event", "User", "Status", "Why / retried", "Actions"], eventRows, "No event yet.", "events"),
     el(
       "form",
       {

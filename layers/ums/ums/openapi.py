@@ -672,15 +672,16 @@ def management_paths() -> dict[str, Schema]:
         application={"type": ["string", "null"]},
         status={"enum": ["pending", "sent", "failed", "skipped"]},
         reason={"type": ["string", "null"]},
+        redrives=INTEGER,
     )
     paths["/management/outbox"] = {
         "get": op(
-            "Events whose mail failed, newest first",
+            "Events whose mail failed (or, with `status=all`, every event), newest first",
             "Management: outbox",
             SIGV4,
             {"200": answer("The failed events", {"type": "array", "items": outbox_event}), **errors(400)},
             parameters=[
-                query("status", "Only `failed`", schema={"const": "failed"}),
+                query("status", "`failed` (the default) or `all`", schema={"enum": ["failed", "all"]}),
                 query("limit", "1 to 100 (50)", schema={"type": "integer", "minimum": 1, "maximum": 100}),
             ],
         )
@@ -691,6 +692,15 @@ def management_paths() -> dict[str, Schema]:
             "Management: outbox",
             SIGV4,
             {"200": answer("The event", outbox_event), **errors(404)},
+            parameters=[path_param("id", "The event's id")],
+        )
+    }
+    paths["/management/outbox/{id}/redrive"] = {
+        "post": op(
+            "Send a failed (or stuck pending) event's mail again, once its cause is fixed",
+            "Management: outbox",
+            SIGV4,
+            {"200": answer("The event, pending again", outbox_event), **errors(404, 409)},
             parameters=[path_param("id", "The event's id")],
         )
     }

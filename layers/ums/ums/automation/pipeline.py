@@ -34,6 +34,15 @@ def _events_client() -> Any:
     return boto3.client("events", region_name=settings().region)
 
 
+def is_due(record: dict[str, Any]) -> bool:
+    """A stream record to process: a new event, or one sent again (MODIFY back to pending, as
+    `events.redrive` writes it); not the function's own status updates, nor TTL removals."""
+    if record.get("eventName") == "INSERT":
+        return True
+    status = record.get("dynamodb", {}).get("NewImage", {}).get("status", {})
+    return record.get("eventName") == "MODIFY" and status == {"S": "pending"}
+
+
 def process_stream_image(image: dict[str, Any]) -> None:
     """`process_event` for the `NewImage` of an outbox stream record."""
     process_event(event_store.from_stream_image(image))

@@ -81,7 +81,7 @@ def _served(segments: list[str]) -> bool:
     match segments:
         case ["events"]:
             return True
-        case ["integrations", _, "test"] | ["signing-keys"] | ["signing-keys", "rotate"]:
+        case ["integrations", _, "test"] | ["outbox", _, "redrive"] | ["signing-keys"] | ["signing-keys", "rotate"]:
             return True
         case ["signing-keys", *_]:
             return False

@@ -1,9 +1,12 @@
-"""/management/outbox: what became of the mail of an event (read only).
+"""/management/outbox: what became of the mail of an event, and sending a failed one again.
 
 `GET /management/outbox?status=failed[&limit=N]` lists the latest events whose mail failed, with
-the reason, newest first; `GET /management/outbox/{event_id}` shows any event's status:
-`pending` (not processed yet), `sent`, `failed` or `skipped` (no mail was due: no automation and
-no default mail, or every automation disabled). Never the reset token, not even encrypted.
+the reason, newest first (`status=all`: the latest events of any status); `GET
+/management/outbox/{event_id}` shows any event's status: `pending` (not processed yet), `sent`,
+`failed` or `skipped` (no mail was due: no automation and no default mail, or every automation
+disabled). `POST /management/outbox/{event_id}/redrive` sends a failed or stuck pending event
+through the automation function again (`redrives` counts how often). Never the reset token, not
+even encrypted.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from ums.errors import BadRequest, NotFound
+from ums.errors import BadRequest, Conflict, NotFound
 from ums.http import Request
 from ums.store import events as event_store
 from ums.store import plain
@@ -36,23 +39,43 @@ def shown(event: Event) -> dict[str, Any]:
         "application": application.get("name"),
         "status": event.status,
         "reason": event.failure,
+        "redrives": int(event.redrives or 0),
     }
 
 
 @router.get("/")
 def list_failed() -> list[dict[str, Any]]:
     request: Request = router.context["request"]
-    if request.query.get("status", ["failed"]) != ["failed"]:
-        raise BadRequest("Query parameter 'status' must be 'failed' (look an event up by id for any other status)")
+    status = request.query.get("status", ["failed"])
+    if status not in (["failed"], ["all"]):
+        raise BadRequest("Query parameter 'status' must be 'failed' or 'all' (look an event up by id for one event)")
     limit = request.query.get("limit", ["50"])
     if len(limit) != 1 or not re.fullmatch(r"[0-9]{1,3}", limit[0]) or not 1 <= int(limit[0]) <= MAX_LIMIT:
         raise BadRequest(f"Query parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}")
-    return [shown(event) for event in event_store.failed(int(limit[0]))]
+    listed = event_store.failed if status == ["failed"] else event_store.recent
+    return [shown(event) for event in listed(int(limit[0]))]
 
 
 @router.get("/<event_id>")
 def get_event(event_id: str) -> dict[str, Any]:
+    return shown(_existing(event_id))
+
+
+def _existing(event_id: str) -> Event:
     event = event_store.get(event_id) if _EVENT_ID.match(event_id) else None
     if event is None:
         raise NotFound(f"No event '{event_id[:128]}' (events are kept for EventRetentionDays)")
-    return shown(event)
+    return event
+
+
+@router.post("/<event_id>/redrive")
+def redrive_event(event_id: str) -> dict[str, Any]:
+    """The delivery view's "send again": a failed (or stuck pending) event back to the automation
+    function, which sends what is still due (a mail already sent is not sent twice)."""
+    event = _existing(event_id)
+    if event.status not in event_store.REDRIVABLE:
+        raise Conflict(f"Event '{event_id}' is {event.status}: only a failed or pending event is sent again")
+    redriven = event_store.redrive(event_id)
+    if redriven is None:  # delivered meanwhile
+        raise Conflict(f"Event '{event_id}' changed meanwhile: look it up again")
+    return shown(redriven)

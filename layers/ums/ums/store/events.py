@@ -9,6 +9,7 @@ from pynamodb.exceptions import UpdateError
 from ums.store.models import EventModel, condition_failed, get_or_none
 
 Event = EventModel  # the record logic reads (attributes only)
+REDRIVABLE = (EventModel.FAILED, EventModel.PENDING)  # the statuses `redrive` sends on again
 
 
 def item(record: dict[str, Any]) -> EventModel:
@@ -45,6 +46,33 @@ def mark_delivered(event_id: str, status: str, reason: str | None = None) -> boo
 
 def get(event_id: str) -> Event | None:
     return get_or_none(EventModel, event_id, consistent=True)
+
+
+def recent(limit: int) -> list[Event]:
+    """The latest events of any status, newest first (a query of the `recent` index)."""
+    return list(EventModel.recent_events.query(EventModel.FEED, scan_index_forward=False, limit=limit))
+
+
+def redrive(event_id: str) -> Event | None:
+    """Sends a failed (or stuck pending) event through the automation function again: back to
+    `pending`, which the outbox stream's filter passes on as it does a new event. None when the
+    event is gone or was sent or skipped already (nothing is mailed twice)."""
+    event = EventModel(event_id)
+    try:
+        event.update(  # ALL_NEW: `event` holds the whole item afterwards
+            actions=[
+                EventModel.status.set(EventModel.PENDING),
+                EventModel.failure.remove(),
+                EventModel.failed.remove(),
+                EventModel.redrives.add(1),
+            ],
+            condition=EventModel.id.exists() & EventModel.status.is_in(*REDRIVABLE),
+        )
+    except UpdateError as err:
+        if condition_failed(err):
+            return None
+        raise
+    return event
 
 
 def failed(limit: int) -> list[Event]:

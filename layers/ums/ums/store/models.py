@@ -241,10 +241,25 @@ class FailedEventsIndex(GlobalSecondaryIndex["EventModel"]):
     occurred_at = UnicodeAttribute(range_key=True)
 
 
+class RecentEventsIndex(GlobalSecondaryIndex["EventModel"]):
+    """Every event (`feed` is always FEED), newest first: the operator's delivery view. One key
+    for all events: fine for a user-management service's rate of events (a partition takes 1,000
+    writes a second); the events' TTL keeps it to EventRetentionDays."""
+
+    class Meta:
+        index_name = "recent"
+        projection = AllProjection()
+
+    feed = UnicodeAttribute(hash_key=True)
+    occurred_at = UnicodeAttribute(range_key=True)
+
+
 class EventModel(Model):
     """One event of the outbox. `token_ciphertext` is the reset token encrypted with KMS."""
 
     FAILED = "failed"
+    FEED = "event"
+    PENDING = "pending"
 
     class Meta:
         table_name = settings().events_table
@@ -270,8 +285,11 @@ class EventModel(Model):
     failure = UnicodeAttribute(null=True)  # why it failed or was skipped
     failed = UnicodeAttribute(null=True)  # FAILED when it failed: the key of `failed_events`
     expires_at = NumberAttribute()
+    feed = UnicodeAttribute(default=FEED)  # the key of `recent_events`
+    redrives = NumberAttribute(null=True)  # how often an operator sent it through again
 
     failed_events = FailedEventsIndex()
+    recent_events = RecentEventsIndex()
 
 
 class ConfigModel(Model):
