@@ -274,8 +274,10 @@ def _dynamodb(stack: Stack, operation: str, params: dict[str, Any]) -> list[Need
             )
             found.append(Need(f"dynamodb:{operation}", (table(name),), leading(name, *keys)))
         return found
+    if params.get("StreamArn"):  # DynamoDB Streams: GetShardIterator, DescribeStream
+        return [Need(f"dynamodb:{operation}", (str(params["StreamArn"]),))]
     name = params.get("TableName")
-    if not name:
+    if not name:  # GetRecords: the iterator names the stream; the action is what is checked here
         return [Need(f"dynamodb:{operation}", (ANY_RESOURCE,))]
     item = params.get("Key") or params.get("Item")
     context = leading(name, item) if isinstance(item, dict) else _query_leading_key(stack, name, params)

@@ -8,7 +8,8 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -16,7 +17,7 @@ from botocore.config import Config
 
 from local_stack.aws import rule_queue_name
 from local_stack.functions import LocalFunction
-from local_stack.template import Stack
+from local_stack.template import ACCOUNT_ID, Stack
 
 POLL_SECONDS = 0.1  # the contract says at most 250 ms
 
@@ -90,11 +91,11 @@ class StreamPoller(threading.Thread):
                 record["eventSourceARN"] = self.stream_arn
             records = [r for r in records if not self.filters or any(matches(f, r) for f in self.filters)]
             if records:
-                self.deliver(records)
+                self.deliver(records, shard_id)
                 delivered += len(records)
         return delivered
 
-    def deliver(self, records: list[dict[str, Any]]) -> None:
+    def deliver(self, records: list[dict[str, Any]], shard_id: str) -> None:
         """Invokes until the batch succeeds; after a failure, retries from the first failed
         record; past MaximumRetryAttempts, that record goes to the on-failure queue."""
         attempts = 0
@@ -104,7 +105,7 @@ class StreamPoller(threading.Thread):
                 return
             attempts += 1
             if 0 <= self.max_retries < attempts:
-                self._give_up(records[failed_at])
+                self._give_up(records[failed_at], shard_id, attempts)
                 records, attempts = records[failed_at + 1 :], 0
             else:
                 records = records[failed_at:]
@@ -122,14 +123,37 @@ class StreamPoller(threading.Thread):
         failed = {f["itemIdentifier"] for f in failures}
         return next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed)
 
-    def _give_up(self, record: dict[str, Any]) -> None:
+    def _give_up(self, record: dict[str, Any], shard_id: str, attempts: int) -> None:
+        """What Lambda's on-failure destination receives for a stream batch: where the batch was
+        in the stream (`DDBStreamBatchInfo`), not its records."""
         print(f"{self.fn.spec.logical_id}: giving up on stream record {record['eventID']}", flush=True)
-        if self.failure_queue:
-            sqs = boto3.client("sqs", region_name=self.region)
-            url = sqs.get_queue_url(QueueName=self.failure_queue)["QueueUrl"]
-            sqs.send_message(
-                QueueUrl=url, MessageBody=json.dumps({"record": record, "function": self.fn.spec.logical_id})
-            )
+        if not self.failure_queue:
+            return
+        sequence = record["dynamodb"]["SequenceNumber"]
+        arrival = datetime.fromtimestamp(record["dynamodb"].get("ApproximateCreationDateTime", 0), UTC)
+        message = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.fn.spec.logical_id}",
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": sequence,
+                "endSequenceNumber": sequence,
+                "approximateArrivalOfFirstRecord": arrival.isoformat().replace("+00:00", "Z"),
+                "approximateArrivalOfLastRecord": arrival.isoformat().replace("+00:00", "Z"),
+                "batchSize": 1,
+                "streamArn": self.stream_arn,
+            },
+        }
+        sqs = boto3.client("sqs", region_name=self.region)
+        url = sqs.get_queue_url(QueueName=self.failure_queue)["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
 
 
 class RulePoller(threading.Thread):

@@ -181,12 +181,19 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
     "oauth-providers/fuzz-gh": {"preset": "github", "client_id": "fuzz", "redirects": ["https://example.com/cb"]},
     "outbox": {},  # read only: the failed mails
     "templates/preview": {"event": "AfterPasswordResetRequest", "subject": "s", "body": "<p>{{ reset_link }}</p>"},
+    "failures": {},  # the failure queue: listed, redriven
+    "failures/redrive": {},
 }
 MANAGEMENT_POSTS = {
     "signing-keys/rotate",
     "templates/preview",
+    "failures/redrive",
 }  # paths with a '/' that POST (not PUT) takes, given every class
-MANAGEMENT_READS = ["signing-keys", "outbox"]  # GET paths given every class (generated requests reach the others)
+MANAGEMENT_READS = [
+    "signing-keys",
+    "outbox",
+    "failures",
+]  # GET paths given every class (generated requests reach the others)
 # Bodies each route accepts, so that a hostile field rides along a request that gets far.
 BASES: dict[str, list[dict[str, Any]]] = {
     "SignUpFunction": [{"email": "@NEW_EMAIL@", "password": PASSWORD}],

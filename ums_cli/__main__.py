@@ -13,6 +13,8 @@
   ums outbox list --all            the latest events of any status, newest first
   ums outbox get EVENT_ID          what became of one event's mail (pending, sent, failed, skipped)
   ums outbox redrive EVENT_ID      send a failed (or stuck pending) event's mail again
+  ums failures [list]              the failure queue: stream batches the automation gave up on
+  ums failures redrive             send their events again and empty the queue
   ums signing-keys [list]          the access-token signing keys: ids and times, never a private key
   ums signing-keys rotate [--now]  a new key, published now, signing 2 h later; --now: signing at
                                    once, every other key dropped (a leaked key: all tokens refused)
@@ -228,6 +230,13 @@ def outbox_command(client: Client, args: argparse.Namespace) -> Any:
     return client.request("GET", f"/management/outbox?status={status}&limit={args.limit}")
 
 
+def failures_command(client: Client, args: argparse.Namespace) -> Any:
+    """The failure queue (`list`) or its redrive (`redrive`)."""
+    if args.action == "redrive":
+        return client.request("POST", "/management/failures/redrive")
+    return client.request("GET", "/management/failures")
+
+
 def signing_keys_command(client: Client, args: argparse.Namespace) -> Any:
     """The signing keys (`list`) or a rotation (`rotate [--now]`): the summary as one JSON object,
     or a table of the keys."""
@@ -308,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--limit", type=int, default=50, help="list: at most this many (1-100, default 50)")
     outbox.add_argument("--all", action="store_true", help="list: the latest events of any status")
     outbox.set_defaults(run=outbox_command)
+    failures = commands.add_parser(
+        "failures", help="the automation's failure queue, listed or redriven", parents=[common]
+    )
+    failures.add_argument("action", nargs="?", choices=["list", "redrive"], default="list")
+    failures.set_defaults(run=failures_command)
     signing = commands.add_parser("signing-keys", help="list or rotate the access-token signing keys", parents=[common])
     signing.add_argument("action", nargs="?", choices=["list", "rotate"], default="list")
     signing.add_argument("--now", action="store_true", help="rotate: sign with the new key at once (a leaked key)")

@@ -154,7 +154,7 @@ def test_a_method_a_path_does_not_take_is_a_405_through_the_router(aws: None) ->
 
 def test_a_path_no_route_serves_is_a_404_through_the_router(aws: None) -> None:
     known = "try events, integrations, automations, templates, applications, policies, keys, oauth-providers, "
-    known += "signing-keys, outbox"
+    known += "signing-keys, outbox, failures"
     assert_jexia_error(manage("nothing", method="GET"), 404, f"No management resource '/management/nothing'; {known}")
     assert_jexia_error(
         manage("templates/t/test", {}, "POST"), 404, f"No management resource '/management/templates/t/test'; {known}"

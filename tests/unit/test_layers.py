@@ -38,6 +38,7 @@ OTHER_AWS = {
     "ums.operator_secrets": "Secrets Manager (integration passwords, OAuth client secrets)",
     "ums.signing_keys": "Secrets Manager (writing the token signing keys on rotation)",
     "ums.runtime_sdk": "none (reads the SDK's version)",
+    "ums.failure_queue": "SQS (the automation's failure queue, listed and redriven)",
 }
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 # The HTTP edge: requests in, responses out. Logic does not import it.

@@ -599,6 +599,12 @@ async function deliveryView() {
   } catch (error) {
     note.error(error.message);
   }
+  let queued = [];
+  try {
+    queued = await api("GET", "/management/failures");
+  } catch (error) {
+    note.error(error.message);
+  }
   let mail = null;
   try {
     mail = await api("GET", "/_local/mail");
@@ -651,6 +657,30 @@ async function deliveryView() {
     el("h3", { text: "Latest events" }),
     el("p", { class: "hint", text: "Failed: fix the cause (an integration, a template), then send again. Pending: not processed yet, or stuck after retries." }),
     table(["When", "Event", "User", "Status", "Why / retried", "Actions"], eventRows, "No event yet.", "events"),
+    el("h3", { text: "Failure queue" }),
+    el("p", { class: "hint", text: "Stream batches the automation function gave up on after its retries (AutomationFailures)." }),
+    table(
+      ["Failed", "Why", "Events"],
+      queued.map((m) =>
+        el("tr", {}, el("td", { text: m.failed_at || "" }), el("td", { text: m.condition || "" }), el("td", { text: m.events ? m.events.join(", ") : "no longer in the stream: find them by status above" })),
+      ),
+      "The failure queue is empty.",
+      "failures",
+    ),
+    queued.length
+      ? el("button", {
+          type: "button",
+          text: "Redrive the queue",
+          onclick: async () => {
+            try {
+              const done = await api("POST", "/management/failures/redrive");
+              route(`${done.sent_again.length} event(s) sent again, ${done.unchanged.length} unchanged, ${done.kept.length} message(s) kept`);
+            } catch (error) {
+              note.error(error.message);
+            }
+          },
+        })
+      : null,
     el(
       "form",
       {

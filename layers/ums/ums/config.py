@@ -43,6 +43,7 @@ class Settings:
     recent_sign_in_seconds: int  # how recent a sign-in must be for what needs one (deleting without a password)
     mail_sender: str  # the stack's SES identity: the sender of the default mails
     mail_configuration_set: str
+    failure_queue_name: str  # the outbox stream's on-failure queue (AutomationFailures)
     default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
     select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
     # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1); see _argon2_cost.
@@ -83,6 +84,7 @@ def settings() -> Settings:
         recent_sign_in_seconds=int(env.get("RECENT_SIGN_IN_SECONDS", "300")),
         mail_sender=env.get("MAIL_SENDER", ""),
         mail_configuration_set=env.get("MAIL_CONFIGURATION_SET", ""),
+        failure_queue_name=env.get("FAILURE_QUEUE_NAME", ""),
         default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),
         select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
         argon2_time_cost=time_cost,

@@ -695,6 +695,44 @@ def management_paths() -> dict[str, Schema]:
             parameters=[path_param("id", "The event's id")],
         )
     }
+    failure = obj(
+        ("message_id", "events"),
+        message_id=STRING,
+        condition={"type": ["string", "null"]},
+        failed_at={"type": ["string", "null"]},
+        events={
+            "type": ["array", "null"],
+            "items": STRING,
+            "description": "null: the stream no longer holds the batch",
+        },
+    )
+    paths["/management/failures"] = {
+        "get": op(
+            "The automation's failure queue: stream batches it gave up on, with their events",
+            "Management: outbox",
+            SIGV4,
+            {"200": answer("The queued batches (up to 100)", {"type": "array", "items": failure}), **errors(502)},
+        )
+    }
+    paths["/management/failures/redrive"] = {
+        "post": op(
+            "Send every queued batch's failed or pending events again, and delete its message",
+            "Management: outbox",
+            SIGV4,
+            {
+                "200": answer(
+                    "What was sent again, what was unchanged, the messages kept (their batch is gone)",
+                    obj(
+                        ("sent_again", "unchanged", "kept"),
+                        sent_again={"type": "array", "items": STRING},
+                        unchanged={"type": "array", "items": STRING},
+                        kept={"type": "array", "items": STRING},
+                    ),
+                ),
+                **errors(502),
+            },
+        )
+    }
     paths["/management/outbox/{id}/redrive"] = {
         "post": op(
             "Send a failed (or stuck pending) event's mail again, once its cause is fixed",

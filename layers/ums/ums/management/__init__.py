@@ -1,6 +1,6 @@
 """The management API (`ANY /management/{proxy+}`): events (read only), integrations,
 automations, templates, applications, policies, API keys, OAuth providers, the access-token
-signing keys and the outbox (read only).
+signing keys, the outbox (and sending a failed mail again) and the failure queue.
 
 Powertools' `APIGatewayHttpResolver` routes; each kind is one router in its own module, with its
 validation (items are checked when saved, so nothing fails later when mail is due). The resolver
@@ -23,6 +23,7 @@ from ums.management import (
     applications,
     automations,
     events,
+    failures,
     integrations,
     keys,
     oauth_providers,
@@ -44,6 +45,7 @@ ROUTERS: dict[str, APIGatewayHttpRouter] = {
     "oauth-providers": oauth_providers.router,
     "signing-keys": signing_keys.router,
     "outbox": outbox.router,
+    "failures": failures.router,
 }
 # What a path segment may hold as the resolver matches it: RFC 3986's pchar, '%' included.
 _SEGMENT_SAFE = "!$&'()*+,;=:@%"
@@ -83,7 +85,9 @@ def _served(segments: list[str]) -> bool:
             return True
         case ["integrations", _, "test"] | ["outbox", _, "redrive"] | ["signing-keys"] | ["signing-keys", "rotate"]:
             return True
-        case ["signing-keys", *_]:
+        case ["failures"] | ["failures", "redrive"]:
+            return True
+        case ["signing-keys", *_] | ["failures", *_]:
             return False
         case [kind] | [kind, _]:
             return kind in ROUTERS and kind != "events"
