@@ -6,7 +6,8 @@ operation and mode, 10 by default); `make fuzz` runs 100.
 
 Each operation gets a signed-in user of its own (sign-up, sign-in: the link a client follows
 before `GET /ums/user`) with a policy to read users, and an API key, so the routes behind
-credentials are explored past their 401s.
+credentials are explored past their 401s; an operation on one item (`/management/<kind>/{id}`,
+an event, a customer) gets an item that exists, made from the contract's own example.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from ums.openapi import KINDS
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +43,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 PASSWORD = "contract test passphrase"
+SENDER = "no-reply@example.com"  # the local stack's verified MailSender
 Operation = APIOperation[Any, Any, Any, Any]
 
 
@@ -67,7 +70,39 @@ class Credentials:
         tokens = requests.post(
             f"{self.url}/auth", json={"method": "ums", "email": email, "password": PASSWORD}, timeout=10
         ).json()
+        self.user_id = signed_up.json()["id"]
         return {"Authorization": f"Bearer {tokens['access_token']}", "X-API-KEY": self.api_key}
+
+    def path_parameters(self, path: str) -> dict[str, str] | None:
+        """An existing item for an operation on one, so that its successes are explored too (a
+        generated id almost never exists); None: generate the path's parameters."""
+        parts = path.strip("/").split("/")
+        if path == "/accounts/customers/{customerId}":
+            return {"customerId": self.user_id}
+        if parts[0] != "management" or len(parts) < 3 or parts[2] != "{id}":
+            return None
+        if parts[1] == "outbox":
+            [latest] = self.manage("GET", "outbox?status=all&limit=1")
+            return {"id": latest["id"]}
+        return {"id": self.create(parts[1])}
+
+    def create(self, kind: str) -> str:
+        self.count += 1
+        body = dict(KINDS[kind][2])  # the contract's own example
+        if kind in ("integrations", "automations"):  # SES: a test mail goes nowhere outside
+            integration = self.manage("POST", "integrations", {"name": "contract", "type": "ses", "sender": SENDER})
+            body = integration if kind == "integrations" else {**body, "integration_id": integration["id"]}
+            if kind == "integrations":
+                return str(integration["id"])
+        if "name" in body or kind == "oauth-providers":
+            body["name"] = f"{body.get('name', body.get('preset'))}-{self.count}"
+        created = self.manage("POST", kind, body)
+        return str(created.get("key") or created["id"])
+
+    def manage(self, method: str, path: str, body: Any = None) -> Any:
+        answer = requests.request(method, f"{self.url}/management/{path}", json=body, timeout=10)
+        assert answer.status_code in (200, 201), (path, answer.text)
+        return answer.json()
 
 
 class Run:
@@ -80,7 +115,11 @@ class Run:
         self.statuses: dict[str, set[int]] = {}
 
     def explore(
-        self, operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode, headers: dict[str, str]
+        self,
+        operation: Operation,
+        mode: GenerationMode,
+        headers: dict[str, str],
+        path_parameters: dict[str, str] | None,
     ) -> None:
         @settings(
             max_examples=EXAMPLES,
@@ -90,7 +129,7 @@ class Run:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
         )
-        @given(case=operation.as_strategy(mode))
+        @given(case=operation.as_strategy(mode, path_parameters=path_parameters))
         def run(case: Any) -> None:
             self.requests += 1
             response = case.call(base_url=self.base_url, headers=headers, timeout=30)
@@ -119,12 +158,13 @@ def test_the_stack_answers_as_its_contract_says(fresh_stack: str) -> None:
     for operation in operations:
         headers = credentials.headers()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            run.explore(operation, mode, headers)
+            run.explore(operation, mode, headers, credentials.path_parameters(operation.path))
     succeeded = run.succeeded()
     print(f"schemathesis: {run.requests} requests over {len(operations)} operations, {len(run.failures)} failures")
     print(f"schemathesis: {len(succeeded)} operations answered 2xx; not: {sorted(set(run.statuses) - set(succeeded))}")
     assert len(operations) >= 70
     assert run.requests >= len(operations) * 2
     assert run.failures == [], "\n".join(run.failures[:20])
-    # Item routes (`/{id}`) mostly meet ids that do not exist: their 404s are checked, their 2xx less.
-    assert len(succeeded) >= 25, succeeded
+    # Most operations get past validation to a success; those that cannot (a mailed token, an
+    # OAuth code) have their refusals checked.
+    assert len(succeeded) >= 45, succeeded

@@ -96,6 +96,19 @@ function messages() {
   };
 }
 
+// A form whose submit runs `action` (no page load); an error shows in `note`.
+function form(label, note, action, ...children) {
+  const submit = async (submitEvent) => {
+    submitEvent.preventDefault();
+    try {
+      await action();
+    } catch (error) {
+      note.error(error.message);
+    }
+  };
+  return el("form", { class: "card", "aria-label": label, onsubmit: submit }, ...children);
+}
+
 function show(title, ...content) {
   main.replaceChildren(el("h2", { text: title }), ...content);
 }
@@ -446,21 +459,14 @@ function templatePreview(template) {
   const out = el("div", { "aria-live": "polite" });
   show(
     `Which variant does a user get? (${template.name})`,
-    el(
-      "form",
-      {
-        class: "card",
-        onsubmit: async (submitEvent) => {
-          submitEvent.preventDefault();
-          try {
-            const body = { event: event.value, template: name.value };
-            if (user.value.trim()) body.user_id = user.value.trim();
-            out.replaceChildren(renderPreview(await api("POST", "/management/templates/preview", body)));
-            note.clear();
-          } catch (error) {
-            note.error(error.message);
-          }
-        },
+    form(
+      "Which variant",
+      note,
+      async () => {
+        const body = { event: event.value, template: name.value };
+        if (user.value.trim()) body.user_id = user.value.trim();
+        out.replaceChildren(renderPreview(await api("POST", "/management/templates/preview", body)));
+        note.clear();
       },
       field("Template name (without the variant)", name),
       field("User id (empty: a sample user in the US, language en)", user),
@@ -592,7 +598,7 @@ function usersTable(users, note, again) {
 async function deliveryView() {
   const note = messages();
   const eventId = input("event_id", "", { autocomplete: "off" });
-  const found = el("div", { "aria-live": "polite" });
+  const lookup = messages();
   let latest = [];
   try {
     latest = await api("GET", "/management/outbox?status=all&limit=50");
@@ -681,23 +687,16 @@ async function deliveryView() {
           },
         })
       : null,
-    el(
-      "form",
-      {
-        class: "card",
-        onsubmit: async (submitEvent) => {
-          submitEvent.preventDefault();
-          try {
-            const e = await api("GET", `/management/outbox/${encodeURIComponent(eventId.value.trim())}`);
-            found.replaceChildren(el("pre", { text: JSON.stringify(e, null, 2) }));
-          } catch (error) {
-            found.replaceChildren(el("div", { class: "alert", role: "alert", text: error.message }));
-          }
-        },
+    form(
+      "Look up an event",
+      lookup,
+      async () => {
+        const e = await api("GET", `/management/outbox/${encodeURIComponent(eventId.value.trim())}`);
+        lookup.box.replaceChildren(el("pre", { text: JSON.stringify(e, null, 2) }));
       },
       field("What became of an event's mail? Event id", eventId),
       el("button", { type: "submit", text: "Look up" }),
-      found,
+      lookup.box,
     ),
     el("h3", { text: "Mail sent (local stack)" }),
     mail === null
