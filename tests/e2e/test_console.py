@@ -62,8 +62,9 @@ def screenshot(tab: Any, name: str) -> None:
 def create_ses_integration(tab: Any, console: str, name: str, sender: str = "no-reply@example.com") -> None:
     tab.goto(f"{console}/#integrations")
     tab.get_by_role("button", name="New: Integrations").click()
-    item = {"name": name, "type": "ses", "sender": sender}
-    tab.get_by_label("Integrations: the item as JSON").fill(json.dumps(item))
+    tab.get_by_label("Name", exact=True).fill(name)
+    assert tab.get_by_label("Type").input_value() == "ses" and tab.get_by_label("SMTP host").is_hidden()
+    tab.get_by_label("Sender").fill(sender)
     tab.get_by_role("button", name="Save").click()
     tab.get_by_role("cell", name=f"{name} (ses)").wait_for()
 
@@ -228,8 +229,9 @@ def test_a_failed_mail_is_sent_again_once_the_integration_is_fixed(page: Any, co
 
     page.get_by_role("link", name="Integrations").click()
     page.get_by_role("row", name="Unverified SES").get_by_role("button", name="Edit").click()
-    fixed = {"name": "Unverified SES", "type": "ses", "sender": "no-reply@example.com"}
-    page.get_by_label("Integrations: the item as JSON").fill(json.dumps(fixed))
+    page.get_by_role("heading", name="Integration: Unverified SES").wait_for()
+    assert page.get_by_label("Sender").input_value() == "nobody@unverified.test"
+    page.get_by_label("Sender").fill("no-reply@example.com")
     page.get_by_role("button", name="Save").click()
     page.get_by_text("Integrations: saved").wait_for()
 

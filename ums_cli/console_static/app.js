@@ -109,13 +109,27 @@ function form(label, note, action, ...children) {
   return el("form", { class: "card", "aria-label": label, onsubmit: submit }, ...children);
 }
 
+// Each render (and each route) starts a new generation: a view still loading from an older one
+// (a Refresh, then a click elsewhere) must not draw over what the operator looks at now.
+let generation = 0;
+
 function show(title, ...content) {
+  generation += 1;
   main.replaceChildren(el("h2", { text: title }), ...content);
+}
+
+// `show`, for a view that loads first: a no-op if anything was shown or routed meanwhile.
+function renderer() {
+  const mine = generation;
+  return (...args) => {
+    if (mine === generation) show(...args);
+  };
 }
 
 // --- automations: Jexia's form, with the variable picker, preview and send test ---------------
 
 async function automationsView() {
+  const render = renderer();
   const [items, events, integrations] = await Promise.all([
     api("GET", "/management/automations"),
     api("GET", "/management/events"),
@@ -152,7 +166,7 @@ async function automationsView() {
       ),
     ),
   );
-  show(
+  render(
     "Automations",
     el("p", { text: "An automation sends a mail when an event happens, through an integration." }),
     note.box,
@@ -354,6 +368,7 @@ const KINDS = {
 };
 
 async function kindView(kind) {
+  const render = renderer();
   const spec = KINDS[kind];
   const items = await api("GET", `/management/${kind}`);
   const note = messages();
@@ -373,7 +388,7 @@ async function kindView(kind) {
       ),
     ),
   );
-  show(
+  render(
     spec.title,
     el("p", { text: spec.about }),
     note.box,
@@ -382,7 +397,73 @@ async function kindView(kind) {
   );
 }
 
+// Integrations get a form of their own: the first thing a new operator sets up.
+function integrationForm(item = {}) {
+  const note = messages();
+  const fields = {
+    name: input("name", item.name ?? "Mail", { autocomplete: "off" }),
+    type: select("type", [["ses", "SES (this AWS account)"], ["smtp", "SMTP server"]], item.type || "ses"),
+    sender: input("sender", item.sender ?? "", { type: "email", autocomplete: "off" }),
+    reply_to: input("reply_to", item.reply_to ?? "", { type: "email", autocomplete: "off" }),
+    configuration_set: input("configuration_set", item.configuration_set ?? "", { autocomplete: "off" }),
+    host: input("host", item.host ?? "", { autocomplete: "off" }),
+    port: input("port", item.port ?? 587, { type: "number", min: 1, max: 65535 }),
+    tls: select("tls", [["starttls", "STARTTLS"], ["implicit", "TLS from the start"], ["none", "None"]], item.tls || "starttls"),
+    username: input("username", item.username ?? "", { autocomplete: "off" }),
+    password: input("password", "", { type: "password", autocomplete: "new-password" }),
+  };
+  const ses = el("div", {}, field("SES configuration set (optional)", fields.configuration_set));
+  const smtp = el(
+    "div",
+    {},
+    field("SMTP host", fields.host),
+    field("Port", fields.port),
+    field("TLS", fields.tls),
+    field("User name (optional)", fields.username),
+    field("Password", fields.password, item.has_password ? "Stored; leave empty to keep it." : "Kept in Secrets Manager, never shown again."),
+  );
+  const showType = () => {
+    ses.hidden = fields.type.value !== "ses";
+    smtp.hidden = fields.type.value !== "smtp";
+  };
+  fields.type.addEventListener("change", showType);
+  showType();
+  const save = async () => {
+    const data = { name: fields.name.value, type: fields.type.value, sender: fields.sender.value };
+    if (fields.reply_to.value) data.reply_to = fields.reply_to.value;
+    if (data.type === "ses" && fields.configuration_set.value) data.configuration_set = fields.configuration_set.value;
+    if (data.type === "smtp") {
+      Object.assign(data, { host: fields.host.value, port: Number(fields.port.value), tls: fields.tls.value });
+      if (fields.username.value) data.username = fields.username.value;
+      if (fields.password.value) data.password = fields.password.value;
+    }
+    if (item.id) await api("PUT", `/management/integrations/${encodeURIComponent(item.id)}`, data);
+    else await api("POST", "/management/integrations", data);
+    location.hash = "#integrations";
+    route("Integrations: saved");
+  };
+  show(
+    item.id ? `Integration: ${item.name}` : "New integration",
+    form(
+      "Integration",
+      note,
+      save,
+      field("Name", fields.name),
+      field("Type", fields.type, "SES sends from an identity verified in this account; SMTP through your server."),
+      field("Sender", fields.sender, "The From address (SES: a verified identity)."),
+      field("Reply-to (optional)", fields.reply_to),
+      ses,
+      smtp,
+      note.box,
+      el("button", { type: "submit", text: "Save" }),
+      el("button", { type: "button", class: "secondary", text: "Cancel", onclick: () => route() }),
+    ),
+  );
+  fields.name.focus();
+}
+
 function kindForm(kind, item) {
+  if (kind === "integrations") return integrationForm(item);
   const spec = KINDS[kind];
   const note = messages();
   const idOf = spec.id || ((i) => i.id);
@@ -596,6 +677,7 @@ function usersTable(users, note, again) {
 // --- delivery: failed mails, an event's status, the local stack's outbox ------------------------
 
 async function deliveryView() {
+  const render = renderer();
   const note = messages();
   const eventId = input("event_id", "", { autocomplete: "off" });
   const lookup = messages();
@@ -657,7 +739,7 @@ async function deliveryView() {
         el("td", {}, el("details", {}, el("summary", { text: "Text" }), el("pre", { text: m.text || "" }))),
       ),
     );
-  show(
+  render(
     "Delivery",
     note.box,
     el("h3", { text: "Latest events" }),
@@ -748,6 +830,8 @@ function deleteButton(path, label, note, after = null) {
 const VIEWS = { automations: automationsView, users: usersView, delivery: deliveryView };
 
 async function route(status) {
+  generation += 1;
+  const mine = generation;
   const name = (location.hash || "#automations").slice(1);
   for (const link of document.querySelectorAll("nav a")) {
     if (link.getAttribute("href") === `#${name}`) link.setAttribute("aria-current", "page");
@@ -757,9 +841,9 @@ async function route(status) {
     if (VIEWS[name]) await VIEWS[name]();
     else if (KINDS[name]) await kindView(name);
     else show("Not found", el("p", { text: `No section ${name}` }));
-    if (status) main.prepend(el("div", { class: "status", role: "status", text: status }));
+    if (status && generation === mine + 1) main.prepend(el("div", { class: "status", role: "status", text: status }));
   } catch (error) {
-    show("Cannot reach the stack", el("div", { class: "alert", role: "alert", text: error.message }));
+    if (generation === mine) show("Cannot reach the stack", el("div", { class: "alert", role: "alert", text: error.message }));
   }
 }
 
