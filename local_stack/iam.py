@@ -232,7 +232,8 @@ def needs(stack: Stack, service: str, operation: str, params: dict[str, Any]) ->
         ]
     if service == "sqs":
         name = str(params.get("QueueName") or str(params.get("QueueUrl", "*")).rstrip("/").rpartition("/")[2])
-        return [Need(f"sqs:{operation}", (f"arn:aws:sqs:{region}:{account}:{name}",))]
+        # SQS authorizes a batch call by its single action (SendMessageBatch needs sqs:SendMessage).
+        return [Need(f"sqs:{operation.removesuffix('Batch')}", (f"arn:aws:sqs:{region}:{account}:{name}",))]
     return [Need(f"{service}:{operation}", (ANY_RESOURCE,))]
 
 

@@ -92,3 +92,10 @@ def test_the_failure_routes_refuse_what_they_do_not_serve(aws: None) -> None:
     assert manage("failures", {}, method="POST").status == 405
     assert manage("failures/redrive", method="GET").status == 405
     assert manage("failures/other", method="GET").status == 404
+
+
+def test_a_long_queue_is_listed_once_each(aws: None) -> None:
+    for n in range(25):
+        send({"not": f"from Lambda {n}"})
+    listed = manage("failures", method="GET").body
+    assert len(listed) == len({m["message_id"] for m in listed}) == 25

@@ -126,6 +126,14 @@ def test_a_call_names_what_aws_would_check() -> None:
         ),
         ("arn:aws:ses:us-east-1:123456789012:configuration-set/cs",),
     ]
+    queue = {"QueueUrl": "http://sqs.local/123456789012/ums-local-AutomationFailures", "Entries": []}
+    assert iam.needs(STACK, "sqs", "ChangeMessageVisibilityBatch", queue) == [  # a batch needs its single action
+        Need("sqs:ChangeMessageVisibility", ("arn:aws:sqs:us-east-1:123456789012:ums-local-AutomationFailures",))
+    ]
+    stream = "arn:aws:dynamodb:us-east-1:123456789012:table/ums-local-EventsTable/stream/2026"
+    assert iam.needs(STACK, "dynamodb", "GetShardIterator", {"StreamArn": stream, "ShardId": "s"}) == [
+        Need("dynamodb:GetShardIterator", (stream,))
+    ]
 
 
 def test_the_report_lists_each_grant_and_whether_a_test_used_it(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from ums.store import stream
 
 BATCH = 10  # SQS hands out at most 10 messages a call
 MAX_MESSAGES = 100
+HOLD_SECONDS = 60  # how long a message read here stays hidden unless released or deleted
 
 
 @cache
@@ -28,17 +29,31 @@ def _queue() -> tuple[Any, str]:
     return client, client.get_queue_url(QueueName=settings().failure_queue_name)["QueueUrl"]
 
 
-def _receive(visibility: int) -> list[dict[str, Any]]:
+def _receive() -> list[dict[str, Any]]:
+    """Up to MAX_MESSAGES messages, each once: received ones stay hidden (HOLD_SECONDS) while
+    the next call reads on; the caller deletes or releases each."""
     client, url = _queue()
-    messages: list[dict[str, Any]] = []
+    messages: dict[str, dict[str, Any]] = {}
     while len(messages) < MAX_MESSAGES:
-        page = client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=BATCH, VisibilityTimeout=visibility, AttributeNames=["SentTimestamp"]
-        ).get("Messages", [])
-        messages += page
-        if len(page) < BATCH:
+        page = client.receive_message(QueueUrl=url, MaxNumberOfMessages=BATCH, VisibilityTimeout=HOLD_SECONDS).get(
+            "Messages", []
+        )
+        new = {m["MessageId"]: m for m in page if m["MessageId"] not in messages}
+        messages.update(new)
+        if not new:
             break
-    return messages
+    return list(messages.values())
+
+
+def _release(messages: list[dict[str, Any]]) -> None:
+    """Visible again at once: the operator still sees them, the queue is as it was."""
+    client, url = _queue()
+    for start in range(0, len(messages), BATCH):
+        entries = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for n, m in enumerate(messages[start : start + BATCH])
+        ]
+        client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
 
 def _described(message: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +72,13 @@ def _described(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def listed() -> list[dict[str, Any]]:
-    """The queue's messages (up to 100), each with the ids of the events it stands for. A
-    zero visibility timeout leaves them in the queue, visible, as they were."""
-    return [_described(m) for m in _receive(visibility=0)]
+    """The queue's messages (up to 100), each with the ids of the events it stands for; left
+    in the queue, visible, as they were."""
+    messages = _receive()
+    try:
+        return [_described(m) for m in messages]
+    finally:
+        _release(messages)
 
 
 def redrive() -> dict[str, Any]:
@@ -69,13 +88,15 @@ def redrive() -> dict[str, Any]:
     sent_again: list[str] = []
     unchanged: list[str] = []
     kept: list[str] = []
-    for message in _receive(visibility=60):
+    unread: list[dict[str, Any]] = []
+    for message in _receive():
         described = _described(message)
-        if described["events"] is None:  # visible again at once: the operator still sees it
-            client.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        if described["events"] is None:
+            unread.append(message)
             kept.append(described["message_id"])
             continue
         for event_id in described["events"]:
             (sent_again if event_store.redrive(event_id) else unchanged).append(event_id)
         client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    _release(unread)
     return {"sent_again": sent_again, "unchanged": unchanged, "kept": kept}
