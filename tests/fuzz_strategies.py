@@ -183,11 +183,13 @@ MANAGEMENT: dict[str, dict[str, Any]] = {  # path after /management/ -> a body i
     "templates/preview": {"event": "AfterPasswordResetRequest", "subject": "s", "body": "<p>{{ reset_link }}</p>"},
     "failures": {},  # the failure queue: listed, redriven
     "failures/redrive": {},
+    "outbox/fuzz-event/redrive": {},  # no such event: a 404, whatever the body
 }
 MANAGEMENT_POSTS = {
     "signing-keys/rotate",
     "templates/preview",
     "failures/redrive",
+    "outbox/fuzz-event/redrive",
 }  # paths with a '/' that POST (not PUT) takes, given every class
 MANAGEMENT_READS = [
     "signing-keys",

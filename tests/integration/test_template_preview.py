@@ -77,6 +77,14 @@ def test_what_cannot_be_previewed_says_why(aws: None) -> None:
         assert (answer.status, message in answer.message) == (status, True), (body, answer.message)
 
 
+def test_send_test_through_the_stacks_own_integration_without_a_mail_sender_says_why(aws: None, setting: Any) -> None:
+    setting("MAIL_SENDER", "")
+    answer = preview({**RESET, "subject": "s", "body": "b", "to": "ops@example.com", "integration_id": "default"})
+    assert answer.status == 400 and answer.message == (
+        "The mail was refused: no automation for the event, and no MailSender for its default mail"
+    )
+
+
 def test_send_test_mails_the_rendered_preview_through_the_integration(aws: None) -> None:
     sender = STACK.resolve({"Ref": "MailSender"})
     answer = preview(

@@ -3,24 +3,12 @@ wrong-ABI extension fails the build and is named; bundled boto3 fails; the layer
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_build", ROOT / "scripts" / "check_build.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_build = load()
+check_build = load_script("check_build")
 
 
 def elf(machine: int) -> bytes:

@@ -3,24 +3,12 @@ builds (the platform-specific wheels, by their WHEEL file) and that everything e
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_loader import load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("check_build_imports", ROOT / "scripts" / "check_build_imports.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-check_build_imports = load()
+check_build_imports = load_script("check_build_imports")
 
 
 def distribution(layer: Path, name: str, version: str, files: list[str], purelib: bool) -> None:

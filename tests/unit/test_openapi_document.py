@@ -4,12 +4,12 @@ management routers' routes. A route added to one and not the other fails here.""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
 from openapi_spec_validator import validate
+from script_loader import load_script
 from ums.management import app as management
 from ums.openapi import document
 
@@ -87,10 +87,7 @@ def test_the_management_routes_are_sigv4_and_the_user_routes_bearer() -> None:
 
 def test_the_rendered_reference_is_the_contracts_current_one() -> None:
     """docs/openapi.json and docs/api-reference.html are what `make docs` writes now."""
-    spec = importlib.util.spec_from_file_location("render", ROOT / "scripts" / "render_api_reference.py")
-    assert spec and spec.loader
-    render = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(render)
+    render = load_script("render_api_reference")
     for path, text in render.outputs().items():
         assert path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run `make docs`"
     page = (ROOT / "docs" / "api-reference.html").read_text(encoding="utf-8")

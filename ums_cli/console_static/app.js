@@ -343,8 +343,7 @@ const KINDS = {
   integrations: {
     title: "Integrations",
     about: "How mail leaves: SES (the stack's identity) or SMTP (the password is kept in Secrets Manager and never shown).",
-    label: (i) => `${i.name} (${i.type})`,
-    sample: { name: "Mail server", type: "smtp", sender: "no-reply@example.com", host: "smtp.example.com", port: 587, tls: "starttls", username: "", password: "" },
+    label: (i) => `${i.name} (${i.type})`, // edited in integrationForm
   },
   policies: {
     title: "Policies",

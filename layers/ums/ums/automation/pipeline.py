@@ -26,7 +26,7 @@ from ums.store import config as config_store
 from ums.store import events as event_store
 from ums.store import plain
 from ums.store.events import Event
-from ums.store.records import APPLICATIONS, AUTOMATIONS, INTEGRATIONS, TEMPLATES, Automation, Template
+from ums.store.records import APPLICATIONS, AUTOMATIONS, INTEGRATIONS, TEMPLATES, Automation, Integration, Template
 
 
 @cache
@@ -92,11 +92,7 @@ def _why_no_mail(event_id: str, automations: list[Automation]) -> str:
 def _deliver(*, delivery: dict[str, str], event: Event, automation: Automation, context: dict[str, Any]) -> str:
     """Renders and sends one automation's mail. Idempotent on `delivery` alone (event and
     automation ids); the other arguments are what it needs, not part of the key."""
-    integration = (
-        defaults.integration()
-        if automation["integration_id"] == defaults.INTEGRATION_ID
-        else config_store.get(INTEGRATIONS, automation["integration_id"])
-    )
+    integration = find_integration(automation["integration_id"])
     if integration is None:
         raise PermanentFailure(f"integration {automation['integration_id']} does not exist")
     subject, html, text, template_name = _content(automation, event, context)
@@ -120,6 +116,14 @@ def _deliver(*, delivery: dict[str, str], event: Event, automation: Automation, 
     metrics.add_metric(name="MailSent", unit=MetricUnit.Count, value=1)
     logger.info("Mail sent", extra={"event_id": event.id, "automation_id": automation["id"], "template": template_name})
     return message_id
+
+
+def find_integration(integration_id: str) -> Integration | None:
+    """A stored integration, or the stack's own (`default`: SES through MailSender, which
+    raises PermanentFailure when the stack has no MailSender)."""
+    if integration_id == defaults.INTEGRATION_ID:
+        return defaults.integration()
+    return config_store.get(INTEGRATIONS, integration_id)
 
 
 # One mail per (event, automation): the key is the `delivery` argument.

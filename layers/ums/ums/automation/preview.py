@@ -13,9 +13,10 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from ums.automation import defaults, templates
-from ums.automation.mail import Mail, send_test
+from ums.automation import templates
+from ums.automation.mail import Mail, PermanentFailure, send_test
 from ums.automation.pipeline import (
+    find_integration,
     reset_link_for,
     resolve_template,
     template_chain,
@@ -28,7 +29,7 @@ from ums.inputs import optional_string, reject_unknown_fields, required_string
 from ums.store import config as config_store
 from ums.store import plain
 from ums.store import users as user_store
-from ums.store.records import APPLICATIONS, INTEGRATIONS, TEMPLATES
+from ums.store.records import APPLICATIONS, TEMPLATES
 from ums.users import normalize_email, public_record
 
 FIELDS = {"event", "subject", "body", "text_body", "template", "user_id", "application", "to", "integration_id"}
@@ -157,11 +158,10 @@ def _text(value: Any) -> str | None:
 def _send_test(body: dict[str, Any], rendered: dict[str, str]) -> dict[str, Any]:
     to = normalize_email(body.get("to"))
     integration_id = required_string(body, "integration_id")
-    integration = (
-        defaults.integration()
-        if integration_id == defaults.INTEGRATION_ID
-        else config_store.get(INTEGRATIONS, integration_id[:128])
-    )
+    try:
+        integration = find_integration(integration_id[:128])
+    except PermanentFailure as err:  # the stack's own integration, without a MailSender
+        raise BadRequest(f"The mail was refused: {err}") from None
     if integration is None:
         raise BadRequest(f"Integration '{integration_id[:64]}' does not exist")
     mail = Mail(
