@@ -260,10 +260,16 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _cors_headers(origin: str) -> dict[str, str]:
-        headers = {"Access-Control-Allow-Origin": origin}
+        headers = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Expose-Headers": "x-next-cursor, x-request-id",
+        }
         if origin != "*":
             headers["Vary"] = "Origin"
         return headers
+
+
+EXPOSED_HEADERS = "x-next-cursor, x-request-id"  # template.yaml's CorsConfiguration.ExposeHeaders
 
 
 def http_api_event(

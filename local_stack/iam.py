@@ -13,7 +13,8 @@ Evaluated: actions and resources with wildcards, and the conditions the template
 A KMS call is allowed by the key policy naming the function's role, or by the key policy naming
 the account together with the role's statements, as in AWS. Not modelled: explicit denies (the
 template has none), boundaries and organisation policies, and calls made from threads a handler
-starts (they run unchecked). The calls each function made are kept (`used`) for the IAM report.
+starts without its context (a thread run in `contextvars.copy_context()`, as the users scan's
+are, is checked). The calls each function made are kept (`used`) for the IAM report.
 """
 
 from __future__ import annotations

@@ -90,6 +90,7 @@ def test_cors_preflight_and_headers(base_url: str) -> None:
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     answer = requests.post(f"{base_url}/auth", data="{}", headers={"Origin": "https://app.example.com"}, timeout=10)
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.headers["Access-Control-Expose-Headers"] == "x-next-cursor, x-request-id"  # as template.yaml's
 
 
 def test_refresh_retry_and_reuse_over_http(base_url: str) -> None:

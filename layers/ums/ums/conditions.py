@@ -276,14 +276,16 @@ class Query:
     limit: int | None
     offset: int
     order: list[tuple[str, bool]]  # (field, descending)
+    cursor: str | None = None  # where a select that stopped goes on (ums.cursors)
 
 
 def parse_query(params: dict[str, list[str]]) -> Query:
     """`cond`, `outputs`, `range` and (repeatable) `order` from the query string."""
-    unknown = set(params) - {"cond", "outputs", "range", "order"}
+    unknown = set(params) - {"cond", "outputs", "range", "order", "cursor"}
     if unknown:
-        raise BadRequest(f"Unknown query parameter(s): {', '.join(sorted(unknown))}; use cond, outputs, range, order")
-    for name in ("cond", "outputs", "range"):
+        names = ", ".join(sorted(unknown))
+        raise BadRequest(f"Unknown query parameter(s): {names}; use cond, outputs, range, order, cursor")
+    for name in ("cond", "outputs", "range", "cursor"):
         if len(params.get(name, [])) > 1:
             raise BadRequest(f"Query parameter '{name}' may be given once")
     condition = parse_condition(parse_json("cond", params["cond"][0])) if "cond" in params else None
@@ -311,7 +313,10 @@ def parse_query(params: dict[str, list[str]]) -> Query:
         if direction not in ("asc", "desc"):
             raise BadRequest("order.direction must be 'asc' or 'desc'")
         order += [(check_field(f, "order"), direction == "desc") for f in spec["fields"]]
-    return Query(condition, outputs, limit, offset, order)
+    cursor = params["cursor"][0] if "cursor" in params else None
+    if cursor is not None and offset:
+        raise BadRequest("range.offset cannot be combined with cursor: the cursor already says where to go on")
+    return Query(condition, outputs, limit, offset, order, cursor)
 
 
 def sort_key(record: dict[str, Any], field: str) -> tuple[int, Any]:

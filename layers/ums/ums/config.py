@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
+MAX_SCAN_SEGMENTS = 32  # DynamoDB allows a million; more threads than this buy nothing in a function
+
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -46,6 +48,7 @@ class Settings:
     failure_queue_name: str  # the outbox stream's on-failure queue (AutomationFailures)
     default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
     select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
+    scan_segments: int  # a /ums/users scan reads this many segments in parallel
     # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1); see _argon2_cost.
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -87,6 +90,7 @@ def settings() -> Settings:
         failure_queue_name=env.get("FAILURE_QUEUE_NAME", ""),
         default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),
         select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
+        scan_segments=min(MAX_SCAN_SEGMENTS, max(1, int(env.get("SCAN_SEGMENTS", "8")))),
         argon2_time_cost=time_cost,
         argon2_memory_kib=memory_kib,
         argon2_parallelism=parallelism,

@@ -113,6 +113,17 @@ SEED_USER = {
 TOKENS_EXAMPLE = {"access_token": "eyJhbGciOiJSUzI1NiIs…", "refresh_token": "c3Vw…"}
 USER = answer("The user: the default fields, then the schemaless ones", ref("User"), SEED_USER)
 USERS = answer("The users, each with the fields asked for (`outputs`)", {"type": "array", "items": ref("UserFields")})
+SELECTED = answer(
+    "The users, each with the fields asked for (`outputs`)",
+    {"type": "array", "items": ref("UserFields")},
+    headers={
+        "X-Next-Cursor": {
+            "schema": STRING,
+            "description": "Set when users are left unread (a `range.limit` reached, or the deadline): "
+            "send it back as `cursor` with the same `cond` for the next page",
+        }
+    },
+)
 TOKENS = answer("An access token (RS256 JWT) and a refresh token (rotates on use)", ref("Tokens"), TOKENS_EXAMPLE)
 ACCEPTED = answer("Accepted: the mail is on its way", EMPTY, {})
 DONE = answer("Done", EMPTY, {})
@@ -230,12 +241,13 @@ def ums_paths() -> dict[str, Schema]:
                 "Select users (a policy must allow `read`)",
                 "Users admin",
                 BEARER,
-                {"200": USERS, **errors(400, 401, 403)},
+                {"200": SELECTED, **errors(400, 401, 403)},
                 parameters=[
                     COND,
                     query("outputs", 'Fields to return, a JSON list: `["email","age"]`'),
                     query("range", 'A window: `{"limit":10,"offset":20}`'),
-                    query("order", 'Sort: `{"field":"created_at","direction":"desc"}`'),
+                    query("order", 'Sort: `{"fields":["created_at"],"direction":"desc"}`'),
+                    query("cursor", "The `X-Next-Cursor` of the previous page (not with `range.offset`)"),
                 ],
             ),
             "post": op(

@@ -1,20 +1,22 @@
 """Users CRUD (`/ums/users`): select, update and delete users with Jexia's conditions, for
-callers a policy allows. An email equality in the condition uses the email index; anything
-else scans the users page by page. Every request has a deadline (SELECT_DEADLINE_SECONDS): a
-condition still matching when it passes is a 400 that changed nothing; an update or delete whose
+callers a policy allows. An email or id equality in the condition is one read; anything else
+is a parallel scan (SCAN_SEGMENTS segments, a page of each at a time). Every request has a
+deadline (SELECT_DEADLINE_SECONDS): a select that reaches it answers with what it matched and a
+cursor to go on; an update or delete still matching is a 400 that changed nothing, and one whose
 writes reach it stops there and answers with the users it did change."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from time import monotonic
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums import accounts, policies
+from ums import accounts, cursors, policies
 from ums.bodies import SignUp, UserChanges, UserCreate
 from ums.clock import now_rfc3339
 from ums.conditions import Query, apply_window, equality_on, matches, parse_query
@@ -28,6 +30,14 @@ from ums.store import users as user_store
 from ums.store.users import User
 from ums.users import email_key, new_user, public_record
 
+# An ordered select over a scan holds every match to sort it: beyond this many users read, the
+# caller narrows the condition or pages with the cursor.
+ORDER_SCAN_MAX_USERS = 10_000
+ORDER_TOO_BIG = (
+    "order needs every matching user in memory, and this condition scans more than {users:,} users: "
+    "narrow cond (an email or id equality is one read), or drop order and page with range.limit and "
+    "the X-Next-Cursor cursor (order then sorts each page)"
+)
 TOO_SLOW = (
     "The condition took too long to match (over {seconds:g} s): narrow it, "
     "e.g. with an email or id equality, which uses an index instead of a scan"
@@ -52,14 +62,41 @@ def create(subject: str, body: UserCreate) -> dict[str, Any]:
     return public_record(user)
 
 
-def select(subject: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Selection:
+    records: list[dict[str, Any]]
+    next_cursor: str | None  # set when the select stopped before the end of its scan
+
+
+def select(subject: str, params: dict[str, list[str]]) -> Selection:
+    """`GET /ums/users`. Unordered, reading stops at `offset + limit` matches or at the deadline,
+    and the answer carries a cursor when users are left unread. Ordered, every match is needed:
+    a scan that reads more than ORDER_SCAN_MAX_USERS users or reaches the deadline is a 400,
+    unless the caller pages with a cursor (then each page is sorted)."""
     policies.require(subject, "read")
     query = parse_query(params)
-    matching: Iterable[User] = _matching(query, _deadline())
-    if query.limit is not None and not query.order:
-        # Unordered, the answer is the first offset + limit matches: reading stops there.
-        matching = islice(matching, min(query.offset + query.limit, sys.maxsize))  # a huge limit: no limit
-    return apply_window([public_record(u) for u in matching], query)
+    found = _indexed(query)
+    if found is not None:
+        if query.cursor is not None:
+            raise BadRequest(cursors.INVALID)  # an index lookup never issues one
+        return Selection(apply_window([public_record(u) for u in found], query), None)
+    digest = cursors.condition_digest(params.get("cond", [""])[0])
+    cursor = cursors.decode(query.cursor, digest) if query.cursor is not None else None
+    scan = _Scan(cursor, _deadline())
+    if query.order and cursor is None:
+        records = [public_record(u) for u in scan.matching(query, limit=ORDER_SCAN_MAX_USERS + 1)]
+        if scan.positions:
+            raise BadRequest(ORDER_TOO_BIG.format(users=ORDER_SCAN_MAX_USERS) if not scan.late else _too_slow())
+        return Selection(apply_window(records, query), None)
+    skip = cursor.skip if cursor else query.offset
+    wanted = None if query.limit is None else min(skip + query.limit, sys.maxsize)  # a huge limit: no limit
+    records = [public_record(u) for u in islice(scan.matching(query), wanted)]
+    window = Query(None, query.outputs, query.limit, skip, query.order)
+    if not scan.positions:
+        return Selection(apply_window(records, window), None)
+    left_to_skip = max(0, skip - len(records))
+    next_cursor = cursors.encode(cursors.Cursor(scan.segments, scan.positions, left_to_skip), digest)
+    return Selection(apply_window(records, window), next_cursor)
 
 
 def update(subject: str, params: dict[str, list[str]], changes: UserChanges) -> list[dict[str, Any]]:
@@ -122,6 +159,8 @@ def _with_condition(params: dict[str, list[str]], action: str) -> Query:
     query = parse_query(params)
     if query.condition is None:
         raise BadRequest(f'action "{action}" needs at least one condition')
+    if query.cursor is not None:
+        raise BadRequest(f'action "{action}" takes no cursor: it applies to every user the condition matches')
     return query
 
 
@@ -129,23 +168,66 @@ def _deadline() -> float:
     return monotonic() + settings().select_deadline_seconds
 
 
-def _matching(query: Query, deadline: float) -> Iterator[User]:
-    """The users `query` selects, by index when it can; a 400 once `deadline` (a monotonic()
-    time) passes, so a slow scan answers before the function's timeout."""
-    candidates: Iterable[User]
+def _too_slow() -> str:
+    return TOO_SLOW.format(seconds=settings().select_deadline_seconds)
+
+
+def _indexed(query: Query) -> list[User] | None:
+    """The users an email or id equality in the condition names (one read); None: scan."""
     email = equality_on(query.condition, "email") if query.condition else None
     user_id = equality_on(query.condition, "id") if query.condition else None
+    found: User | None
     if isinstance(email, str):
         found = user_store.find_by_email(email_key(email))
-        candidates = [found] if found else []
     elif isinstance(user_id, str):
         found = user_store.get(user_id)
-        candidates = [found] if found else []
     else:
-        candidates = user_store.scan_all()
-    condition = query.condition
-    for user in candidates:
-        if monotonic() > deadline:
-            raise BadRequest(TOO_SLOW.format(seconds=settings().select_deadline_seconds))
-        if condition is None or matches(condition, public_record(user)):
-            yield user
+        return None
+    if found is None or (query.condition is not None and not matches(query.condition, public_record(found))):
+        return []
+    return [found]
+
+
+class _Scan:
+    """A parallel scan of the users in `segments` segments, a page of each at a time, that can
+    stop after any user and go on later: `positions` holds where each unfinished segment reads
+    on (empty once every user was read). `late` is set when it stopped at the deadline."""
+
+    def __init__(self, cursor: cursors.Cursor | None, deadline: float) -> None:
+        self.segments = cursor.segments if cursor else settings().scan_segments
+        self.positions = dict(cursor.positions) if cursor else dict.fromkeys(range(self.segments), "")
+        self.deadline = deadline
+        self.late = False
+
+    def users(self) -> Iterator[User]:
+        while self.positions:
+            if monotonic() > self.deadline:
+                self.late = True
+                return
+            for page in user_store.scan_round(self.positions, self.segments):
+                for user in page.users:
+                    self.positions[page.segment] = user.pk  # read: a stop here goes on after it
+                    yield user
+                if page.resume_after is None:
+                    del self.positions[page.segment]
+                else:
+                    self.positions[page.segment] = page.resume_after
+
+    def matching(self, query: Query, limit: int | None = None) -> Iterator[User]:
+        """The users `query.condition` matches, in scan order; stops after reading `limit` users."""
+        for user in islice(self.users(), limit):
+            if query.condition is None or matches(query.condition, public_record(user)):
+                yield user
+
+
+def _matching(query: Query, deadline: float) -> Iterator[User]:
+    """Every user `query` selects (for an update or delete); a 400 when the deadline (a
+    monotonic() time) passes first, so a slow scan answers before the function's timeout."""
+    found = _indexed(query)
+    if found is not None:
+        yield from found
+        return
+    scan = _Scan(None, deadline)
+    yield from scan.matching(query)
+    if scan.late:
+        raise BadRequest(_too_slow())

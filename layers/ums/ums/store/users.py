@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextvars
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -10,6 +14,7 @@ from pynamodb.expressions.condition import size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
+from ums.config import MAX_SCAN_SEGMENTS
 from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFound
 from ums.store import events
 from ums.store.models import (
@@ -264,9 +269,47 @@ def delete(user: User, event: dict[str, Any]) -> None:
 SCAN_PAGE_SIZE = 500
 
 
-def scan_all() -> Iterator[User]:
-    """Every user (not the uniqueness markers), page by page."""
-    return iter(UserModel.scan(UserModel.pk.startswith("user#"), page_size=SCAN_PAGE_SIZE))
+@dataclass(frozen=True)
+class ScanPage:
+    """One page of one segment of a parallel scan."""
+
+    segment: int
+    users: list[User]
+    resume_after: str | None  # the key to read on from; None: the segment is finished
+
+
+def scan_round(positions: Mapping[int, str], segments: int) -> list[ScanPage]:
+    """One page of each segment in `positions` ({segment: key to read on after, "" at its start})
+    of a scan in `segments` segments, read in parallel, in segment order. A position may be any
+    user's key (`User.pk`): the page starts after that user."""
+    if len(positions) == 1:  # nothing to overlap: no thread
+        return [_scan_page(*next(iter(positions.items())), segments)]
+    # Each page runs in a copy of this context (the local stack's IAM check reads it).
+    futures = [
+        _pool().submit(contextvars.copy_context().run, _scan_page, segment, after, segments)
+        for segment, after in sorted(positions.items())
+    ]
+    return [future.result() for future in futures]
+
+
+def _scan_page(segment: int, after: str, segments: int) -> ScanPage:
+    found = UserModel.scan(
+        UserModel.pk.startswith("user#"),
+        segment=segment,
+        total_segments=segments,
+        last_evaluated_key={"pk": {"S": after}} if after else None,
+        page_size=SCAN_PAGE_SIZE,
+    )
+    page = next(found.page_iter)  # one request
+    last = page.get("LastEvaluatedKey")
+    users = [UserModel.from_raw_data(item) for item in page.get("Items", [])]
+    return ScanPage(segment, users, last["pk"]["S"] if last else None)
+
+
+@cache
+def _pool() -> ThreadPoolExecutor:
+    """Kept for the life of the execution environment: a warm function starts no threads."""
+    return ThreadPoolExecutor(max_workers=MAX_SCAN_SEGMENTS, thread_name_prefix="scan")
 
 
 def delete_tokens(user_id: str) -> int:
