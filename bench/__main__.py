@@ -11,6 +11,7 @@ import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
 from bench.cost import cost
@@ -19,12 +20,14 @@ from bench.measures import (
     artifact_sizes,
     cold_init,
     handler_overhead,
+    import_calls,
     mail_latency,
     refusal_timing,
     revocation_cost,
     round_trips,
     running_local_stack,
     throughput,
+    users_import,
     users_select,
 )
 from bench.sizing import Replayer, handler_cpu, log_bytes, memory_sizing
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, help="repetitions of measure 3 and of measure 7's CPU (default 41)")
     args = parser.parse_args()
     runs, iterations, mails, crowd, load_seconds = (3, 5, 5, 1000, 2.0) if args.quick else (9, 41, 50, 10_000, 20.0)
+    imported = 300 if args.quick else 10_000  # users of the import measure
     iterations = args.iterations or iterations
     selected: set[int] = {7} if args.cost else args.only or MEASURES
     full = selected == MEASURES and not args.only
@@ -64,12 +68,13 @@ def main() -> None:
     from moto import mock_aws
 
     from bench.workload import Client
-    from local_stack.aws import create_resources, use_endpoint
+    from local_stack.aws import create_resources, serialize_in_process_moto, use_endpoint
     from local_stack.functions import prepare_process
     from local_stack.template import Stack
 
     stack = Stack()
     use_endpoint(None, stack.region)
+    serialize_in_process_moto()
     functions = prepare_process(stack, enforce_iam=False)  # measure the handlers, not the local IAM check
     # The machine's load beside the figures: times are ratios, but a busy machine widens them.
     run = {
@@ -103,8 +108,10 @@ def main() -> None:
                 results["sign_in_refusals"] = refusal_timing(client, counter, iterations)
                 print("revocation cost (the user item every authenticated request reads)")
                 results["revocation_cost"] = revocation_cost()
-                print(f"users select over {crowd} users (DynamoDB calls, items read)")
+                print(f"users select over {crowd} users (DynamoDB calls, Scan pages, items read; the 1 M-user model)")
                 results["users_select"] = users_select(client, counter, crowd)
+                print("users import: DynamoDB calls per user (a batch of new users, then again)")
+                results["import_calls"] = import_calls(client, counter)
     if selected & {4, 5}:
         with running_local_stack() as base:
             if 4 in selected:
@@ -113,6 +120,10 @@ def main() -> None:
             if 5 in selected:
                 print(f"5. throughput ({load_seconds:g} s each, 8 concurrent clients)")
                 results["throughput"] = throughput(base, load_seconds)
+    if full:
+        print(f"users import: `ums users import` of {imported:,} users into a local stack, twice; every one signs in")
+        with TemporaryDirectory() as tmp:
+            results["users_import"] = users_import(imported, Path(tmp))
     if 7 in selected:
         print("7. cost (measured handler CPU and log bytes, template memory, the prices in bench/prices.json)")
         results["memory_sizing"] = _memory_sizing(stack, results["handler_cpu"])
@@ -258,8 +269,29 @@ def print_table(results: dict[str, Any]) -> None:
     if "users_select" in results:
         table(
             "users select (GET /ums/users)",
-            results["users_select"],
-            ["select", "users", "matched", "dynamodb_calls", "items_read", "ms", "api"],
+            results["users_select"]["selects"],
+            ["select", "users", "matched", "dynamodb_calls", "scan_pages", "items_read", "ms", "api"],
+        )
+        table(
+            "a scan of 1 M users on DynamoDB (modelled: pages at an assumed latency; serial, and in parallel rounds)",
+            [results["users_select"]["at_1m_users"]],
+            ["users", "scan_pages", "page_latency_ms_assumed", "segments", "serial_s", "parallel_s", "deadline_s"],
+        )
+    if "import_calls" in results:
+        calls = results["import_calls"]
+        rows = [{"run": run, "batch": calls["batch"], **calls[run]} for run in ("first_run", "second_run")]
+        table(
+            "users import: DynamoDB calls per user",
+            rows,
+            ["run", "batch", "created", "exists", "dynamodb_calls_per_user", "api"],
+        )
+    if "users_import" in results:
+        imported = results["users_import"]
+        rows = [{"run": run, "users": imported["users"], **imported[run]} for run in ("first_run", "second_run")]
+        table(
+            f"users import on the local stack ({imported['signed_in']:,} of {imported['users']:,} then signed in)",
+            rows,
+            ["run", "users", "summary", "seconds", "users_per_s"],
         )
     if "artifact_size" in results:
         table("6. artifact size", results["artifact_size"], ["artifact", "bytes", "target", "boto_bundled"])

@@ -4,6 +4,8 @@ baseline measured in the same run, or counts: these machines are shared and nois
 from __future__ import annotations
 
 import copy
+import json
+import math
 import os
 import statistics
 import subprocess
@@ -310,8 +312,10 @@ def artifact_sizes(stack: Stack) -> list[dict[str, Any]]:
 
 # --- the local stack, for measures 4 and 5 -----------------------------------------------------
 @contextmanager
-def running_local_stack() -> Iterator[str]:
-    """`make dev` in a process of its own on free ports; yields its base URL."""
+def running_local_stack(*, fast_hashing: bool = False) -> Iterator[str]:
+    """`make dev` in a process of its own on free ports; yields its base URL. `fast_hashing`:
+    Argon2id at the test suites' cost (UMS_TEST_FAST_HASHING), for a measure that signs in
+    thousands of users to check them rather than to time them."""
     import socket
 
     import requests
@@ -324,6 +328,8 @@ def running_local_stack() -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     env.update(UMS_LOCAL_PORT=str(port), UMS_LOCAL_SMTP_PORT=str(free_port()), UMS_CONSOLE_PORT="0")
+    if fast_hashing:
+        env["UMS_TEST_FAST_HASHING"] = "1"
     command = [sys.executable, "-m", "local_stack", "serve"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -432,11 +438,18 @@ def throughput(base: str, seconds: float, clients: int = 8) -> list[dict[str, An
 
 
 # --- users select over many users ------------------------------------------------------------
-def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str, Any]]:
-    """`GET /ums/users` over `users` users: by email equality (the index) and by a condition that
-    needs a scan. Counts DynamoDB calls and items read (what carries over to DynamoDB; moto's scan
-    time does not, so the select deadline is lifted for this measure)."""
-    import json as json_module
+# DynamoDB's time for one Scan page of up to 500 user items (~250 KB): an assumption, not a
+# measurement (AWS quotes single-digit milliseconds per item read, and a page is network-bound).
+SCAN_PAGE_LATENCY_MS = 50
+MILLION = 1_000_000
+
+
+def users_select(client: Client, counter: AwsCalls, users: int) -> dict[str, Any]:
+    """Selects over `users` users: an email equality (the index), a limit without order (stops
+    at enough matches), a rare match with a limit, and a condition that must read everything;
+    each with its DynamoDB calls, Scan pages and items read. Then the 1 M-user model: pages
+    (scaled from the full scan's) at SCAN_PAGE_LATENCY_MS a page, serially and in rounds of
+    ScanSegments parallel pages."""
     from urllib.parse import quote
 
     from ums import api_keys
@@ -460,15 +473,20 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str
     }
     config_store.put(POLICIES, "bench", policy, create=True)
     _, tokens = client.call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]})
-    cases = {
-        "email equality": [{"field": "email"}, "=", f"crowd{users // 2}@example.com"],
-        "age > 80 and active": [{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True],
+    rare = users * 3 // 4
+    cases: dict[str, tuple[Any, dict[str, int] | None]] = {
+        "email equality": ([{"field": "email"}, "=", f"crowd{users // 2}@example.com"], None),
+        "limit 10, no order": ([{"field": "active"}, "=", True], {"limit": 10}),
+        "rare match, limit 1": ([{"field": "email"}, "like", f"crowd{rare}@%"], {"limit": 1}),
+        "age > 80 and active (all read)": ([{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True], None),
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     os.environ["SELECT_DEADLINE_SECONDS"] = "3600"
     settings.cache_clear()
-    for name, cond in cases.items():
-        query = f"cond={quote(json_module.dumps(cond))}&outputs={quote(json_module.dumps(['id', 'email']))}"
+    for name, (cond, window) in cases.items():
+        query = f"cond={quote(json.dumps(cond))}&outputs={quote(json.dumps(['id', 'email']))}"
+        if window:
+            query += f"&range={quote(json.dumps(window))}"
         start_calls, start_items = len(counter.calls), len(counter.items_read)
         t0 = time.perf_counter()
         status, body = client.call("UsersSelectFunction", token=tokens["access_token"], query=query)
@@ -481,6 +499,7 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str
                 "users": users,
                 "matched": len(body),
                 "dynamodb_calls": len(calls),
+                "scan_pages": calls.count("Scan"),
                 "api": sorted(set(calls)),
                 "items_read": sum(counter.items_read[start_items:]),
                 "ms": round(seconds * 1000, 1),
@@ -488,4 +507,79 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> list[dict[str
         )
     del os.environ["SELECT_DEADLINE_SECONDS"]
     settings.cache_clear()
-    return rows
+    full = rows[-1]
+    segments = settings().scan_segments
+    pages = math.ceil(full["scan_pages"] * MILLION / users)  # items per user as here (the user and its email marker)
+    model = {
+        "users": MILLION,
+        "scan_pages": pages,
+        "page_latency_ms_assumed": SCAN_PAGE_LATENCY_MS,
+        "segments": segments,
+        "serial_s": round(pages * SCAN_PAGE_LATENCY_MS / 1000, 1),
+        "parallel_s": round(math.ceil(pages / segments) * SCAN_PAGE_LATENCY_MS / 1000, 1),
+        "deadline_s": settings().select_deadline_seconds,
+        "local_ms_per_page": round(full["ms"] / max(1, full["scan_pages"]), 1),
+    }
+    return {"selects": rows, "at_1m_users": model}
+
+
+# --- import (issue 14) ---------------------------------------------------------------------------
+def import_calls(client: Client, counter: AwsCalls, users: int = 100) -> dict[str, Any]:
+    """DynamoDB calls per user of `POST /management/users/import`: a batch of new users, then
+    the same batch again (all `exists`)."""
+    from bench.legacy_users import legacy_user
+
+    rows = [legacy_user(n) for n in range(users) if n % 50 != 4]  # (no Firebase: no signer key to store)
+    figures: dict[str, Any] = {"batch": len(rows)}
+    for run in ("first_run", "second_run"):
+        start = len(counter.calls)
+        status, body = client.call("UsersImportFunction", {"users": rows})
+        assert status == 200, body
+        calls = dynamodb_calls(counter.calls[start:])
+        figures[run] = {
+            "created": body["created"],
+            "exists": body["exists"],
+            "dynamodb_calls_per_user": round(len(calls) / len(rows), 2),
+            "api": sorted(set(calls)),
+        }
+    return figures
+
+
+def users_import(users: int, tmp: Path) -> dict[str, Any]:
+    """`ums users import` of `users` legacy users (five hash formats) into a local stack of its
+    own: users per second, a second run (creates nothing), then every user signs in (8 clients).
+    That stack hashes the sign-ins' Argon2id upgrades at the test suites' low cost: the sign-ins
+    check every password, they are not timed here (measure 3 times hashing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from bench.legacy_users import FIREBASE_OPTIONS, legacy_user, password
+
+    path = tmp / "legacy-users.jsonl"
+    path.write_text("".join(json.dumps(legacy_user(n)) + "\n" for n in range(users)))
+    figures: dict[str, Any] = {"users": users}
+    with running_local_stack(fast_hashing=True) as base:
+        command = [sys.executable, "-m", "ums_cli", "--endpoint", base, "users", "import", str(path), *FIREBASE_OPTIONS]
+        for run in ("first_run", "second_run"):
+            t0 = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=3600)
+            seconds = time.perf_counter() - t0
+            figures[run] = {
+                "summary": done.stdout.strip(),
+                "seconds": round(seconds, 1),
+                "users_per_s": round(users / seconds),
+            }
+        figures["progress_last_line"] = done.stderr.strip().splitlines()[-1]
+
+        def signs_in(n: int) -> bool:
+            body = {"method": "ums", "email": f"legacy{n}@example.com", "password": password(n)}
+            return requests.post(f"{base}/auth", json=body, timeout=60).status_code == 200
+
+        with ThreadPoolExecutor(8) as pool:
+            signed_in = sum(pool.map(signs_in, range(users)))
+    figures["signed_in"] = signed_in
+    assert figures["first_run"]["summary"] == f"{users:,} created, 0 exists, 0 rejected", figures
+    assert figures["second_run"]["summary"] == f"0 created, {users:,} exists, 0 rejected", figures
+    assert signed_in == users, figures
+    return figures

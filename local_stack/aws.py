@@ -64,6 +64,25 @@ class SerializedApp:
         return answer
 
 
+def serialize_in_process_moto() -> None:
+    """The same for an in-process `mock_aws` (the integration tests, the bench): moto's stubber
+    answers one request at a time, so calls from threads (the users scan, the import's parallel
+    writes, two concurrent imports) stay atomic. Idempotent."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    if getattr(BotocoreStubber.process_request, "serialized", False):
+        return
+    lock = threading.RLock()
+    process = BotocoreStubber.process_request
+
+    def serialized(self: BotocoreStubber, request: Any) -> Any:
+        with lock:
+            return process(self, request)
+
+    serialized.serialized = True  # type: ignore[attr-defined]
+    BotocoreStubber.process_request = serialized  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto's server in a thread of this process, on a loopback port (0: a free one)."""
 
@@ -122,7 +141,8 @@ def create_resources(stack: Stack, functions: dict[str, LocalFunction]) -> None:
         value = props.get("SecretString") or (
             _generate_secret(props["GenerateSecretString"]) if "GenerateSecretString" in props else None
         )
-        args: dict[str, Any] = {"Name": stack.physical_name(logical_id), "Description": props.get("Description", "")}
+        name = props.get("Name") or stack.physical_name(logical_id)
+        args: dict[str, Any] = {"Name": name, "Description": props.get("Description", "")}
         if value is not None:  # none: an empty secret, as in AWS
             args["SecretString"] = value
         secretsmanager.create_secret(**args)

@@ -44,9 +44,12 @@ class Gateway(ThreadingHTTPServer):
         # they read through their issuers' discovery documents.
         self.authorizers = authorizers or {}
         self.key_sets = KeySets()
-        self.routes: list[tuple[Route, re.Pattern[str], LocalFunction]] = [
-            (route, route.pattern(), fn) for fn in functions.values() for route in fn.spec.routes
-        ]
+        # API Gateway picks the most specific route: exact paths, then ones with {variables},
+        # then greedy {proxy+} ones; a method before ANY.
+        self.routes: list[tuple[Route, re.Pattern[str], LocalFunction]] = sorted(
+            ((route, route.pattern(), fn) for fn in functions.values() for route in fn.spec.routes),
+            key=lambda entry: ("+}" in entry[0].path, entry[0].path.count("{"), entry[0].method == "ANY"),
+        )
         self.allowed_origins = allowed_origins
         self.local_routes = local_routes
         self.mounts = mounts or {}

@@ -214,6 +214,15 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "UsersUpdateFunction": [{"first_name": "Fuzz"}],
     "UsersCreateFunction": [{"email": "@NEW_EMAIL@"}],
     "UsersDeleteFunction": [{}],
+    "UsersImportFunction": [
+        {"users": [{"email": "@NEW_EMAIL@", "password_hash": "$2b$04$" + "a" * 53, "plan": "fuzz"}]},
+        {
+            "users": [{"email": "@NEW_EMAIL@"}],
+            "dry_run": True,
+            "firebase_scrypt": {"signer_key": "AA==", "rounds": 8, "mem_cost": 14},
+        },
+    ],
+    "UsersExportFunction": [{}],
     "RequestResetFunction": [{"email": USER_EMAIL}],
     "ApplyResetFunction": [{"new_password": NEW_PASSWORD}],
     "VerifyRequestFunction": [{"email": USER_EMAIL}],

@@ -25,6 +25,13 @@
       delete shows how many users match and asks first; --yes skips the question (needed
       without a terminal, e.g. in CI), --dry-run lists them and deletes nothing.
       users commands sign in with an API key: --key KEY:SECRET or UMS_API_KEY
+  ums users import FILE [--dry-run] [--notify] [--format jsonl|csv] [--start-at N]
+      [--firebase-signer-key KEY [--firebase-salt-separator S] [--firebase-rounds 8] [--firebase-mem-cost 14]]
+      users from JSON Lines or CSV with their ids and password hashes, in batches of 100, with a
+      progress bar; rows already there are skipped, so running it again goes on where it stopped.
+      Rejected rows are printed on stderr with their line and reason.
+  ums users export [--cond COND] [--with-password-hashes] [--cursor C] > users.jsonl
+      every user (or those COND selects) as JSON Lines that `users import` takes again.
   ums console [--port N] [--key KEY:SECRET]
       the web console on http://127.0.0.1:N (default 3001): automations with preview, templates,
       applications, integrations, policies, API keys, OAuth providers, users, delivery. It forwards
@@ -52,7 +59,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ums_cli import conditions
+from ums_cli import conditions, transfer
 from ums_cli.apply import apply_file, summary_lines
 from ums_cli.client import DEFAULT_ENDPOINT, Client, Refused, UsageError
 
@@ -134,35 +141,70 @@ def apply_command(client: Client, args: argparse.Namespace) -> Any:
 
 
 def users_command(client: Client, args: argparse.Namespace) -> Any:
-    """find / update / delete users matching a condition, signed in with an API key."""
+    """find / update / delete users matching a condition, signed in with an API key; import and
+    export go through the (signed) management API."""
+    if args.action == "import":
+        return transfer.import_command(client, args)
+    if args.action == "export":
+        args.cond = _condition(args.cond) if args.cond else None
+        return transfer.export_command(client, args)
+    if not args.target:
+        raise UsageError(f"users {args.action} needs a condition")
     key = args.key or os.environ.get("UMS_API_KEY")
     if not key or ":" not in key:
         raise UsageError("users commands need an API key: --key KEY:SECRET or UMS_API_KEY")
     if (args.yes or args.dry_run) and args.action != "delete":
         raise UsageError("--yes and --dry-run go with users delete")
-    try:
-        cond = conditions.parse(args.cond)
-    except ValueError as err:
-        raise UsageError(f"bad condition: {err}") from None
+    cond = _condition(args.target)
     body = _data(args.data) if args.action == "update" else None
     api_key, _, secret = key.partition(":")
     tokens = client.request("POST", "/auth", {"method": "apk", "key": api_key, "secret": secret})
     query = [f"cond={quote(json.dumps(cond))}"]
-    if args.limit is not None or args.offset:
-        query.append(f"range={quote(json.dumps({'limit': args.limit, 'offset': args.offset or 0}))}")
     for order in args.order or []:
         field, _, direction = order.partition(":")
         query.append(f"order={quote(json.dumps({'fields': [field], 'direction': direction or 'asc'}))}")
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     if args.action == "delete" and not args.yes:
         outputs = f"outputs={quote(json.dumps(['id', 'email']))}"
-        matches = client.request("GET", "/ums/users?" + "&".join([*query, outputs]), None, headers)
+        matches = _select(client, [*query, outputs], headers, args.limit, args.offset)
         if not _confirmed_delete(args, matches):
             return None
     if args.outputs:
         query.append(f"outputs={quote(json.dumps(args.outputs.split(',')))}")
-    method = {"find": "GET", "update": "PATCH", "delete": "DELETE"}[args.action]
+    if args.action == "find":
+        return _select(client, query, headers, args.limit, args.offset)
+    if args.limit is not None or args.offset:
+        query.append(f"range={quote(json.dumps({'limit': args.limit, 'offset': args.offset or 0}))}")
+    method = {"update": "PATCH", "delete": "DELETE"}[args.action]
     return client.request(method, "/ums/users?" + "&".join(query), body, headers)
+
+
+def _select(
+    client: Client, query: list[str], headers: dict[str, str], limit: int | None, offset: int | None
+) -> list[dict[str, Any]]:
+    """Every user the select finds (up to `limit`), following X-Next-Cursor: a select of a large
+    table stops at its deadline and says where to go on."""
+    found: list[dict[str, Any]] = []
+    window: dict[str, int] = {"limit": limit} if limit is not None else {}
+    if offset:
+        window["offset"] = offset
+    cursor = None
+    while True:
+        page_query = [*query, *([f"range={quote(json.dumps(window))}"] if window else [])]
+        page_query += [f"cursor={quote(cursor)}"] if cursor else []
+        page, answer_headers = client.answer("GET", "/ums/users?" + "&".join(page_query), None, headers)
+        found += page
+        cursor = answer_headers.get("X-Next-Cursor")
+        if cursor is None or (limit is not None and len(found) >= limit):
+            return found
+        window = {"limit": limit - len(found)} if limit is not None else {}  # the cursor carries the offset
+
+
+def _condition(text: str) -> Any:
+    try:
+        return conditions.parse(text)
+    except ValueError as err:
+        raise UsageError(f"bad condition: {err}") from None
 
 
 def _confirmed_delete(args: argparse.Namespace, matches: list[dict[str, Any]]) -> bool:
@@ -170,14 +212,16 @@ def _confirmed_delete(args: argparse.Namespace, matches: list[dict[str, Any]]) -
     count = f"{len(matches)} user{'' if len(matches) == 1 else 's'} match{'es' if len(matches) == 1 else ''}"
     if args.dry_run:
         _print(matches, args.json)
-        print(f"ums: {count} {args.cond!r}; --dry-run: nothing deleted", file=sys.stderr)
+        print(f"ums: {count} {args.target!r}; --dry-run: nothing deleted", file=sys.stderr)
         return False
     if not matches:
-        print(f"ums: no user matches {args.cond!r}; nothing deleted", file=sys.stderr)
+        print(f"ums: no user matches {args.target!r}; nothing deleted", file=sys.stderr)
         return False
     if not sys.stdin.isatty():
-        raise UsageError(f"{count} {args.cond!r}; pass --yes to delete without a question (or --dry-run to list them)")
-    print(f"{count} {args.cond!r}, e.g. {', '.join(str(m.get('email')) for m in matches[:3])}.", file=sys.stderr)
+        raise UsageError(
+            f"{count} {args.target!r}; pass --yes to delete without a question (or --dry-run to list them)"
+        )
+    print(f"{count} {args.target!r}, e.g. {', '.join(str(m.get('email')) for m in matches[:3])}.", file=sys.stderr)
     try:
         answer = input(f"Delete {'it' if len(matches) == 1 else f'all {len(matches)}'}? [y/N] ")
     except EOFError:
@@ -326,9 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     signing.add_argument("action", nargs="?", choices=["list", "rotate"], default="list")
     signing.add_argument("--now", action="store_true", help="rotate: sign with the new key at once (a leaked key)")
     signing.set_defaults(run=signing_keys_command)
-    users = commands.add_parser("users", help="find, update or delete users with a condition", parents=[common])
-    users.add_argument("action", choices=["find", "update", "delete"])
-    users.add_argument("cond")
+    users = commands.add_parser(
+        "users", help="find, update or delete users with a condition; import or export them", parents=[common]
+    )
+    users.add_argument("action", choices=["find", "update", "delete", "import", "export"])
+    users.add_argument("target", nargs="?", help="find/update/delete: COND; import: FILE (.jsonl or .csv)")
     users.add_argument("--data", help="update: the fields to set, as JSON")
     users.add_argument("--key", help="KEY:SECRET of an API key (or UMS_API_KEY)")
     users.add_argument("--outputs", help="comma-separated fields to return")
@@ -336,7 +382,19 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("--offset", type=int)
     users.add_argument("--order", action="append", help="field or field:desc (repeatable)")
     users.add_argument("--yes", "-y", action="store_true", help="delete: do not ask")
-    users.add_argument("--dry-run", action="store_true", help="delete: list the matching users, delete nothing")
+    users.add_argument(
+        "--dry-run", action="store_true", help="delete: list the matching users; import: check every row; write nothing"
+    )
+    users.add_argument("--notify", action="store_true", help="import: send the sign-up (or invitation) mail")
+    users.add_argument("--format", choices=["jsonl", "csv"], help="import: the file's format (default: by extension)")
+    users.add_argument("--start-at", type=int, help="import: skip this many rows first (to go on after a stop)")
+    users.add_argument("--firebase-signer-key", help="import: the Firebase project's base64 signer key")
+    users.add_argument("--firebase-salt-separator", default="Bw==", help="import: base64 (default Bw==)")
+    users.add_argument("--firebase-rounds", type=int, default=8, help="import: Firebase's rounds (default 8)")
+    users.add_argument("--firebase-mem-cost", type=int, default=14, help="import: Firebase's mem_cost (default 14)")
+    users.add_argument("--cond", help="export: only the users this condition selects (JSON or shorthand)")
+    users.add_argument("--cursor", help="export: go on from where a stopped export said")
+    users.add_argument("--with-password-hashes", action="store_true", help="export: include password hashes")
     users.set_defaults(run=users_command)
     console = commands.add_parser("console", help="the web console on 127.0.0.1", parents=[common])
     console.add_argument("--port", type=int, default=int(os.environ.get("UMS_CONSOLE_PORT", "3001")))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +45,12 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         """The answer's JSON; an error answer raises ApiError with its message."""
+        return self.answer(method, path, body, headers)[0]
+
+    def answer(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[Any, Mapping[str, str]]:
+        """The answer's JSON and headers; an error answer raises ApiError with its message."""
         url = self.endpoint.rstrip("/") + path
         answer = self.send(method, path, json.dumps(body) if body is not None else None, headers)
         try:
@@ -54,7 +61,7 @@ class Client:
                 raise ApiError(answer.status_code, f"{url} did not answer JSON (is the endpoint right?)") from None
         if answer.status_code >= 400:
             raise ApiError(answer.status_code, _message(payload, answer.text))
-        return payload
+        return payload, answer.headers
 
     def send(
         self, method: str, path: str, data: str | None = None, headers: dict[str, str] | None = None

@@ -51,6 +51,17 @@ def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def hurried_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local stack whose user selects stop after one round of scan pages
+    (SELECT_DEADLINE_SECONDS=0), one page (500 items) a round (ScanSegments=1): every select of a
+    larger table answers with a cursor."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SELECT_DEADLINE_SECONDS", "0")
+        with local_stack(tmp_path_factory, "ScanSegments=1") as url:
+            yield url
+
+
 @contextmanager
 def local_stack(tmp_path_factory: pytest.TempPathFactory, overrides: str = "") -> Iterator[str]:
     """A local stack of its own (its base URL), as `make dev` runs it with these parameter overrides."""

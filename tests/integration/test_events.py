@@ -48,6 +48,8 @@ SEQUENCE = [
     ("UsersUpdateFunction", "users_update.json", 200),
     ("UsersDeleteFunction", "users_delete.json", 200),
     ("UsersCreateFunction", "users_create.json", 201),  # an invitation
+    ("UsersImportFunction", "users_import.json", 200),  # a dry run
+    ("UsersExportFunction", "users_export.json", 200),
     ("WellKnownFunction", "well_known.json", 200),
     ("WellKnownFunction", "openapi.json", 200),
     ("OAuthInitFunction", "oauth_init.json", 200),  # provider github, configured below
@@ -134,6 +136,10 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
             assert body[0]["message"].startswith("Unknown, expired or already used OAuth state"), body
         if function == "UsersCreateFunction":
             assert body["email"] == "gwynne@spacex.com", body
+        elif function == "UsersImportFunction":
+            assert body["results"] == [{"row": 0, "id": "555b9225bffebc31068b4567", "status": "would create"}], body
+        elif function == "UsersExportFunction":
+            assert "gwynne@spacex.com" in [u["email"] for u in body], body  # (elon was deleted above)
         elif function.startswith("Users"):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 

@@ -101,7 +101,7 @@ def test_the_cursor_keeps_what_is_left_of_the_offset(
     scan_page_size(10)
     whole = select(token, cond=[{"field": "email"}, "like", "crowd%"], outputs=["n"]).body
     assert len(whole) == 200
-    ticks = iter([0.0, 0.0, 1e9])  # the deadline, one round, then past it
+    ticks = iter([0.0, 1e9])  # the deadline; past it after the first round
     monkeypatch.setattr(user_admin, "monotonic", lambda: next(ticks))
     first = select(token, cond=[{"field": "email"}, "like", "crowd%"], outputs=["n"], range={"offset": 150})
     assert first.status == 200 and first.body == [] and first.headers["X-Next-Cursor"]
@@ -186,7 +186,7 @@ def test_the_scan_reads_its_segments_in_parallel_rounds(
     assert len(everyone.body) == 101
     assert {segment for segment, _ in pages} == set(range(8))
     # the first round's eight pages ran in the pool's threads (a lone segment left at the end need not)
-    assert all(name.startswith("scan") for _, name in pages[:8])
+    assert all(name.startswith("store") for _, name in pages[:8])
     limited = len(pages)
     pages.clear()
     assert len(select(token, range={"limit": 1}).body) == 1

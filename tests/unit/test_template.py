@@ -50,6 +50,8 @@ def test_routes_are_the_api_contract() -> None:
         ("GET", "/.well-known/openid-configuration"),
         ("GET", "/.well-known/jwks.json"),
         ("GET", "/openapi.json"),
+        ("POST", "/management/users/import"),
+        ("GET", "/management/users/export"),
         ("GET", "/oauth/init"),
         ("POST", "/oauth/auth"),
     }

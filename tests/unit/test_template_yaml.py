@@ -231,7 +231,9 @@ def test_the_reset_issuing_functions_share_one_managed_policy() -> None:
     assert holders == set(RESET_ISSUERS)
     assert RESOURCES["ResetRequestPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
     for function in RESET_ISSUERS:
-        assert actions_on(function, "UsersTable") & DYNAMODB_WRITES == {"dynamodb:UpdateItem"}, function
+        # (and PutItem for the reset request's lazy migration: a user the legacy store vouches for)
+        migrates = {"dynamodb:PutItem"} if function == "RequestResetFunction" else set()
+        assert actions_on(function, "UsersTable") & DYNAMODB_WRITES == {"dynamodb:UpdateItem"} | migrates, function
         assert actions_on(function, "TokensTable") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
         assert actions_on(function, "EventsTable") == {"dynamodb:PutItem"}, function
         assert actions_on(function, "TokenKey") == {"kms:Encrypt"}, function

@@ -31,6 +31,9 @@ class Settings:
     event_bus_name: str
     integration_secret_prefix: str
     oauth_secret_prefix: str  # OAuth providers' client secrets in Secrets Manager
+    hash_key_secret_prefix: str  # signer keys of imported Firebase scrypt hashes in Secrets Manager
+    legacy_verifier_url: str  # lazy migration: where unknown emails are checked (ums.legacy_verifier)
+    legacy_verifier_key_secret: str  # the secret sent to it as X-UMS-Verifier-Key
     reset_token_ttl: int
     jwt_secret_name: str
     access_token_ttl: int
@@ -73,6 +76,9 @@ def settings() -> Settings:
         event_bus_name=env.get("EVENT_BUS_NAME", "ums"),
         integration_secret_prefix=env.get("INTEGRATION_SECRET_PREFIX", "ums/integrations/"),
         oauth_secret_prefix=env.get("OAUTH_SECRET_PREFIX", "ums/oauth-providers/"),
+        hash_key_secret_prefix=env.get("HASH_KEY_SECRET_PREFIX", "ums/hash-keys/"),
+        legacy_verifier_url=env.get("LEGACY_VERIFIER_URL", ""),
+        legacy_verifier_key_secret=env.get("LEGACY_VERIFIER_KEY_SECRET", ""),
         reset_token_ttl=int(env.get("RESET_TOKEN_TTL", "3600")),
         jwt_secret_name=env.get("JWT_SECRET_NAME", "ums/jwt-signing-key"),
         access_token_ttl=int(env.get("ACCESS_TOKEN_TTL", "7200")),

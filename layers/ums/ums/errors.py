@@ -70,6 +70,11 @@ class EmailTaken(Conflict):
         super().__init__("A user with this email is already registered")
 
 
+class UserIdTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A user with this id already exists")
+
+
 class MobileTaken(Conflict):
     def __init__(self) -> None:
         super().__init__("A user with this mobile number is already registered")

@@ -754,6 +754,79 @@ def management_paths() -> dict[str, Schema]:
             parameters=[path_param("id", "The event's id")],
         )
     }
+    import_row = {
+        **obj(
+            ("email",),
+            email=EMAIL,
+            id=STRING,
+            active=BOOLEAN,
+            email_verified=BOOLEAN,
+            created_at=STRING,
+            mobile=STRING,
+            password_hash=STRING,
+            password_salt=STRING,
+        ),
+        "additionalProperties": True,
+    }
+    firebase = obj(
+        ("signer_key", "rounds", "mem_cost"), signer_key=STRING, salt_separator=STRING, rounds=INTEGER, mem_cost=INTEGER
+    )
+    row_result = obj(("row", "status"), row=INTEGER, status=STRING, id=STRING, reason=STRING)
+    paths["/management/users/import"] = {
+        "post": op(
+            "Import up to 100 users: ids, fields and password hashes kept; rows already there are `exists`",
+            "Management: users",
+            SIGV4,
+            {
+                "200": answer(
+                    "Each row's result: created, exists, rejected (with the reason) or, in a dry run, would create",
+                    obj(
+                        ("created", "exists", "rejected", "results"),
+                        created=INTEGER,
+                        exists=INTEGER,
+                        rejected=INTEGER,
+                        results={"type": "array", "items": row_result},
+                    ),
+                ),
+                **errors(*BODY_ERRORS),
+            },
+            requestBody=body(
+                obj(
+                    ("users",),
+                    users={"type": "array", "items": import_row, "minItems": 1, "maxItems": 100},
+                    dry_run=BOOLEAN,
+                    notify=BOOLEAN,
+                    firebase_scrypt=firebase,
+                ),
+                {
+                    "users": [
+                        {
+                            "id": "555b9225bffebc31068b4567",
+                            "email": "ann@example.com",
+                            "password_hash": "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+                            "email_verified": True,
+                            "created_at": "2015-05-19T12:00:00Z",
+                            "first_name": "Ann",
+                        }
+                    ]
+                },
+            ),
+        )
+    }
+    paths["/management/users/export"] = {
+        "get": op(
+            "Export a page of users (all, or those `cond` selects), as import rows; `X-Next-Cursor` pages on",
+            "Management: users",
+            SIGV4,
+            {"200": SELECTED, **errors(400)},
+            parameters=[
+                COND,
+                query("cursor", "The `X-Next-Cursor` of the previous page"),
+                query("limit", "Users per page, 1 to 1000 (1000)", schema=INTEGER),
+                query("password_hashes", "`true` adds each user's password hash", schema={"enum": ["true", "false"]}),
+            ],
+        )
+    }
     return paths
 
 

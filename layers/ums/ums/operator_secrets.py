@@ -1,5 +1,6 @@
-"""Secrets operators give the management API: SMTP passwords of integrations and client secrets
-of OAuth providers. Kept in Secrets Manager under a per-kind prefix, never in the config table
+"""Secrets operators give the management API: SMTP passwords of integrations, client secrets
+of OAuth providers, and the signer keys of imported Firebase password hashes. Kept in Secrets
+Manager under a per-kind prefix, never in the config table
 (which records only that there is one), never returned.
 
 The management API writes them; their readers (mail sending, the OAuth code exchange) read them
@@ -66,3 +67,4 @@ class SecretStore:
 
 INTEGRATION_PASSWORDS = SecretStore(lambda: settings().integration_secret_prefix)
 OAUTH_CLIENT_SECRETS = SecretStore(lambda: settings().oauth_secret_prefix)
+HASH_KEYS = SecretStore(lambda: settings().hash_key_secret_prefix)

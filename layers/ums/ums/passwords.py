@@ -8,6 +8,7 @@ from importlib.resources import files
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ums import password_formats
 from ums.config import settings
 from ums.errors import BadRequest
 
@@ -57,6 +58,8 @@ def verify_password(password_hash: str, password: str) -> bool:
     if not password_hash:
         spend_verification_time(password)
         return False
+    if not password_hash.startswith("$argon2"):
+        return password_formats.verify(password_hash, password)  # an imported bcrypt, PBKDF2 or scrypt hash
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -64,8 +67,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than the current ones."""
-    return _hasher().check_needs_rehash(password_hash)
+    """True when the hash is not Argon2id with the current parameters (an imported hash, or a
+    weaker cost): the sign-in that proves the password replaces it."""
+    return password_formats.is_foreign(password_hash) or _hasher().check_needs_rehash(password_hash)
 
 
 def spend_verification_time(password: str) -> None:

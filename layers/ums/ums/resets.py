@@ -12,7 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums import passwords
+from ums import legacy_verifier, passwords
 from ums.bodies import ResetApply, ResetLookup, ResetRequest
 from ums.clock import now_rfc3339
 from ums.config import settings
@@ -43,6 +43,8 @@ def request_public_reset(body: ResetRequest, check_api_key: Callable[[], object]
             raise BadRequest(APPLICATION_NEEDS_KEY)
         check_api_key()  # 401 for a wrong key
     user = user_store.find_by_email(email_key(body.email))
+    if user is None and legacy_verifier.configured():
+        user = legacy_verifier.migrate(body.email, None)  # moved over without a password: the mail sets one
     request_reset(user, body.email, application=body.application, locale=body.locale)
 
 

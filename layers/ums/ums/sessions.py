@@ -21,7 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ums import api_keys, passwords, verification
+from ums import api_keys, legacy_verifier, passwords, verification
 from ums.bodies import ApiKeyCredentials, Refresh, RevokeToken, UserCredentials
 from ums.clock import now_rfc3339
 from ums.config import settings
@@ -72,7 +72,10 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
     user = user_store.find_by_email(account)
     # Verify first (real or dummy hash: the same cost), so the lock check rides on the one write
     # a sign-in makes anyway instead of costing a read.
-    if user is None:
+    if user is None and legacy_verifier.configured():
+        user = legacy_verifier.migrate(credentials.email, password)  # the legacy system checks the password
+        verified = user is not None and passwords.verify_password(user.password_hash, password)
+    elif user is None:
         passwords.spend_verification_time(password)
         verified = False
     else:

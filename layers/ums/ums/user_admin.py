@@ -53,10 +53,8 @@ def create(subject: str, body: UserCreate) -> dict[str, Any]:
     if body.password is not None:
         return accounts.sign_up(SignUp(body.password, body.email, body.mobile, body.profile))
     user = new_user(body.email, "", body.profile, body.mobile)  # no password signs in until it is set
-    token = new_token(settings().verify_token_ttl)
-    user.reset_token_hash = token.token_hash
-    reset_token = reset_store.token_item(token.token_hash, user, token.expires_at)
-    user_store.create(user, new_event(USER_INVITE, user, **token.event_fields()), tokens=[reset_token])
+    event, tokens = invitation(user)
+    user_store.create(user, event, tokens=tokens)
     metrics.add_metric(name="UsersInvited", unit=MetricUnit.Count, value=1)
     logger.append_keys(user_id=user.id)
     return public_record(user)
@@ -68,29 +66,44 @@ class Selection:
     next_cursor: str | None  # set when the select stopped before the end of its scan
 
 
+def invitation(user: User) -> tuple[dict[str, Any], list[reset_store.ResetToken]]:
+    """The AfterUserInvite event of a user without a password, and the reset token it mails
+    (valid for VerifyTokenLifetimeSeconds) to store with the user."""
+    token = new_token(settings().verify_token_ttl)
+    user.reset_token_hash = token.token_hash
+    reset_token = reset_store.token_item(token.token_hash, user, token.expires_at)
+    return new_event(USER_INVITE, user, **token.event_fields()), [reset_token]
+
+
 def select(subject: str, params: dict[str, list[str]]) -> Selection:
-    """`GET /ums/users`. Unordered, reading stops at `offset + limit` matches or at the deadline,
-    and the answer carries a cursor when users are left unread. Ordered, every match is needed:
-    a scan that reads more than ORDER_SCAN_MAX_USERS users or reaches the deadline is a 400,
-    unless the caller pages with a cursor (then each page is sorted)."""
+    """`GET /ums/users` for a caller a policy allows to read."""
     policies.require(subject, "read")
+    return selected(params, public_record)
+
+
+def selected(params: dict[str, list[str]], record: Callable[[User], dict[str, Any]]) -> Selection:
+    """The users the query `params` selects, each as `record` shows it. Unordered, reading stops
+    at `offset + limit` matches or at the deadline, and the answer carries a cursor when users
+    are left unread. Ordered, every match is needed: a scan that reads more than
+    ORDER_SCAN_MAX_USERS users or reaches the deadline is a 400, unless the caller pages with a
+    cursor (then each page is sorted)."""
     query = parse_query(params)
     found = _indexed(query)
     if found is not None:
         if query.cursor is not None:
             raise BadRequest(cursors.INVALID)  # an index lookup never issues one
-        return Selection(apply_window([public_record(u) for u in found], query), None)
+        return Selection(apply_window([record(u) for u in found], query), None)
     digest = cursors.condition_digest(params.get("cond", [""])[0])
     cursor = cursors.decode(query.cursor, digest) if query.cursor is not None else None
     scan = _Scan(cursor, _deadline())
     if query.order and cursor is None:
-        records = [public_record(u) for u in scan.matching(query, limit=ORDER_SCAN_MAX_USERS + 1)]
+        records = [record(u) for u in scan.matching(query, limit=ORDER_SCAN_MAX_USERS + 1)]
         if scan.positions:
             raise BadRequest(ORDER_TOO_BIG.format(users=ORDER_SCAN_MAX_USERS) if not scan.late else _too_slow())
         return Selection(apply_window(records, query), None)
     skip = cursor.skip if cursor else query.offset
     wanted = None if query.limit is None else min(skip + query.limit, sys.maxsize)  # a huge limit: no limit
-    records = [public_record(u) for u in islice(scan.matching(query), wanted)]
+    records = [record(u) for u in islice(scan.matching(query), wanted)]
     window = Query(None, query.outputs, query.limit, skip, query.order)
     if not scan.positions:
         return Selection(apply_window(records, window), None)
@@ -200,10 +213,12 @@ class _Scan:
         self.late = False
 
     def users(self) -> Iterator[User]:
+        first = True
         while self.positions:
-            if monotonic() > self.deadline:
+            if not first and monotonic() > self.deadline:  # a round at least: every request gets on
                 self.late = True
                 return
+            first = False
             for page in user_store.scan_round(self.positions, self.segments):
                 for user in page.users:
                     self.positions[page.segment] = user.pk  # read: a stop here goes on after it

@@ -85,8 +85,8 @@ def _served(segments: list[str]) -> bool:
             return True
         case ["integrations", _, "test"] | ["outbox", _, "redrive"] | ["signing-keys"] | ["signing-keys", "rotate"]:
             return True
-        case ["failures"] | ["failures", "redrive"]:
-            return True
+        case ["failures"] | ["failures", "redrive"] | ["users", "import"] | ["users", "export"]:
+            return True  # (the users' routes have functions of their own, for their other method)
         case ["signing-keys", *_] | ["failures", *_]:
             return False
         case [kind] | [kind, _]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
@@ -15,7 +15,7 @@ from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 
 from ums.config import MAX_SCAN_SEGMENTS
-from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFound
+from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFound, UserIdTaken
 from ums.store import events
 from ums.store.models import (
     IdentityModel,
@@ -29,6 +29,9 @@ from ums.store.models import (
     conflicted,
     get_or_none,
 )
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 User = UserModel  # the record logic reads (attributes only)
 # Every attribute of the stored user item: no client-chosen field may take one of these names.
@@ -65,13 +68,14 @@ def new(
 
 def create(
     user: User,
-    event: dict[str, Any],
+    event: dict[str, Any] | None,
     identity: tuple[str, str] | None = None,
     tokens: Sequence[VerifyTokenModel | ResetTokenModel] = (),
 ) -> None:
     """Writes the user, its email (and mobile) marker, its OAuth `identity` (provider, subject)
     if any, the `tokens` its event mails (an email verification, an invitation's reset), and its
-    event in one transaction; 409 if the email, mobile or identity is taken."""
+    event (an import may have none) in one transaction; 409 if the id, email, mobile or identity
+    is taken."""
     email_marker = UniqueValueModel(UniqueValueModel.email_key(user.email_key), user_id=user.id)
     mobile_marker = UniqueValueModel(UniqueValueModel.mobile_key(user.mobile), user_id=user.id) if user.mobile else None
     identity_item = _identity(user, *identity) if identity else None
@@ -89,10 +93,13 @@ def create(
                     tx.save(identity_item, condition=IdentityModel.pk.does_not_exist())
                 for token in tokens:
                     tx.save(token)
-                tx.save(events.item(event))
+                if event is not None:
+                    tx.save(events.item(event))
             return
         except TransactWriteError as err:
             failed = tx.failed_keys(err)
+            if user.pk in failed:
+                raise UserIdTaken() from None
             if identity_item and identity_item.pk in failed:
                 raise IdentityTaken() from None
             if email_marker.pk in failed:
@@ -143,6 +150,24 @@ def link_identity(user: User, provider: str, subject: str, now: str) -> None:
 
 def get(user_id: str) -> User | None:
     return get_or_none(UserModel, UserModel.key_for(user_id), consistent=True)
+
+
+def get_many(user_ids: Iterable[str]) -> dict[str, User]:
+    """{id: user} of those of `user_ids` that exist (BatchGetItem: 100 keys a call, consistent)."""
+    keys = sorted({UserModel.key_for(user_id) for user_id in user_ids})
+    return {user.id: user for user in UserModel.batch_get(keys, consistent_read=True)}
+
+
+def owners_of_emails(email_keys: Iterable[str]) -> dict[str, User]:
+    """{email key: user} of those of `email_keys` a user holds, read consistently (the markers,
+    then their users: two BatchGetItem calls a hundred emails)."""
+    keys = sorted({UniqueValueModel.email_key(key) for key in email_keys})
+    owners = {
+        marker.pk.removeprefix("email#"): marker.user_id
+        for marker in UniqueValueModel.batch_get(keys, consistent_read=True)
+    }
+    users = get_many(owners.values())
+    return {key: users[user_id] for key, user_id in owners.items() if user_id in users}
 
 
 def find_by_email(email_key: str) -> User | None:
@@ -282,13 +307,16 @@ def scan_round(positions: Mapping[int, str], segments: int) -> list[ScanPage]:
     """One page of each segment in `positions` ({segment: key to read on after, "" at its start})
     of a scan in `segments` segments, read in parallel, in segment order. A position may be any
     user's key (`User.pk`): the page starts after that user."""
-    if len(positions) == 1:  # nothing to overlap: no thread
-        return [_scan_page(*next(iter(positions.items())), segments)]
-    # Each page runs in a copy of this context (the local stack's IAM check reads it).
-    futures = [
-        _pool().submit(contextvars.copy_context().run, _scan_page, segment, after, segments)
-        for segment, after in sorted(positions.items())
-    ]
+    return in_parallel(lambda entry: _scan_page(entry[0], entry[1], segments), sorted(positions.items()))
+
+
+def in_parallel(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """`work` of each item, in threads (the calls' waits overlap), in the items' order; an
+    exception of any is raised. One item runs here, without a thread."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    # Each call runs in a copy of this context (the local stack's IAM check reads it).
+    futures = [_pool().submit(contextvars.copy_context().run, work, item) for item in items]
     return [future.result() for future in futures]
 
 
@@ -309,7 +337,7 @@ def _scan_page(segment: int, after: str, segments: int) -> ScanPage:
 @cache
 def _pool() -> ThreadPoolExecutor:
     """Kept for the life of the execution environment: a warm function starts no threads."""
-    return ThreadPoolExecutor(max_workers=MAX_SCAN_SEGMENTS, thread_name_prefix="scan")
+    return ThreadPoolExecutor(max_workers=MAX_SCAN_SEGMENTS, thread_name_prefix="store")
 
 
 def delete_tokens(user_id: str) -> int:

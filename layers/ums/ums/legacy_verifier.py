@@ -1,0 +1,109 @@
+"""Lazy migration: users move over from a legacy system as they come back (Cognito's "user
+migration" trigger, done as configuration: the `LegacyVerifierUrl` template parameter).
+
+When a sign-in or a reset request names an email this service does not know, it asks the
+legacy verifier once, with one POST of JSON over HTTPS:
+
+    {"email": "...", "password": "..."}   (a sign-in)
+    {"email": "..."}                      (a reset request: no password to check)
+
+with the header `X-UMS-Verifier-Key: <the LegacyVerifierKey secret>`, so the endpoint can tell
+this stack from anyone else. It answers 200 with the user's profile (a JSON object: `id`,
+`email_verified`, `created_at`, `mobile` and any other fields, as an import row takes them;
+`password_hash` is ignored: the password itself was just proved), or 401, 403 or 404 for a
+wrong password or an unknown user. The user is then created here with an Argon2id hash of the
+password (a reset: with none, so the mailed link sets it) and the profile, and the sign-in goes
+on as for any user. Nothing is retried: a timeout (LEGACY_TIMEOUT_SECONDS), a network error or
+any other answer is a 502 that names the legacy user store, and nothing is created.
+
+Enumeration: an unknown email costs a call to the verifier, a known one does not, so a
+sign-in's time tells whether an email is here already (not whether the legacy system has it);
+the answer to a wrong password is the same 401 either way.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+
+from ums import passwords
+from ums.config import settings
+from ums.errors import BadRequest, EmailTaken, UpstreamUnavailable, UserIdTaken
+from ums.observability import logger, metrics
+from ums.store import users as user_store
+from ums.store.users import User
+from ums.user_rows import user_from
+
+LEGACY_TIMEOUT_SECONDS = 3.0
+MAX_ANSWER_BYTES = 64 * 1024
+REFUSED = (401, 403, 404)
+UNAVAILABLE = "The legacy user store did not answer as expected; try again shortly"
+SECRET_CACHE_SECONDS = 300
+
+
+def configured() -> bool:
+    return bool(settings().legacy_verifier_url)
+
+
+def migrate(email: str, password: str | None) -> User | None:
+    """The user the legacy verifier vouches for, now created here (None: it does not know the
+    email, or the password is wrong); 502 when it cannot answer."""
+    profile = _ask(email, password)
+    if profile is None:
+        metrics.add_metric(name="LegacyVerifierRefusals", unit=MetricUnit.Count, value=1)
+        return None
+    row = {**profile, "email": email}
+    row.pop("password_hash", None)
+    row.pop("password_salt", None)
+    try:
+        user, _ = user_from(row, None)
+    except BadRequest as err:
+        logger.warning("Legacy verifier's profile refused", extra={"reason": err.message})
+        raise UpstreamUnavailable(UNAVAILABLE) from None
+    user.password_hash = passwords.hash_password(password) if password is not None else ""
+    try:
+        user_store.create(user, None)
+    except (EmailTaken, UserIdTaken):  # a concurrent request migrated it a moment ago
+        return user_store.owner_of_email(user.email_key)
+    metrics.add_metric(name="UsersMigrated", unit=MetricUnit.Count, value=1)
+    logger.append_keys(migrated=True)  # on the request's INFO line
+    return user
+
+
+def _ask(email: str, password: str | None) -> dict[str, Any] | None:
+    body = json.dumps({"email": email, **({"password": password} if password is not None else {})}).encode()
+    request = urllib.request.Request(  # noqa: S310 (the URL is the operator's https:// parameter)
+        settings().legacy_verifier_url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-UMS-Verifier-Key": _key()},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=LEGACY_TIMEOUT_SECONDS) as answer:  # noqa: S310
+            raw = answer.read(MAX_ANSWER_BYTES + 1)
+    except urllib.error.HTTPError as err:
+        if err.code in REFUSED:
+            return None
+        logger.warning("Legacy verifier answered an error", extra={"status": err.code})
+        raise UpstreamUnavailable(UNAVAILABLE) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        logger.warning("Legacy verifier unreachable", extra={"error": type(err).__name__})
+        raise UpstreamUnavailable(UNAVAILABLE) from None
+    try:
+        profile = json.loads(raw) if len(raw) <= MAX_ANSWER_BYTES else None
+    except ValueError:
+        profile = None
+    if not isinstance(profile, dict):
+        logger.warning("Legacy verifier answered something other than a JSON object")
+        raise UpstreamUnavailable(UNAVAILABLE)
+    return profile
+
+
+def _key() -> str:
+    name = settings().legacy_verifier_key_secret
+    return str(parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)) if name else ""

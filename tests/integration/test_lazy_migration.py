@@ -1,0 +1,117 @@
+"""Lazy migration (issue 14, part 3): a sign-in or reset request for an email this service does
+not know asks the legacy verifier, here a real HTTP server on 127.0.0.1, and the user moves over."""
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+from helpers import STACK, call, sign_in
+
+LEGACY_PASSWORD = "the old system's password"
+LEGACY_USERS = {"old@example.com": {"id": "555b9225bffebc31068b4567", "first_name": "Olga", "email_verified": True}}
+
+
+class Verifier(ThreadingHTTPServer):
+    calls: list[dict[str, Any]]
+    keys: list[str | None]
+    behaviour: str = "normal"  # or: slow, broken, garbage
+
+
+class VerifierHandler(BaseHTTPRequestHandler):
+    server: Verifier
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.calls.append(body)
+        self.server.keys.append(self.headers.get("X-UMS-Verifier-Key"))
+        if self.server.behaviour == "slow":
+            time.sleep(4)
+        if self.server.behaviour == "broken":
+            return self._answer(500, {"error": "database down"})
+        if self.server.behaviour == "garbage":
+            return self._answer(200, ["not", "a", "profile"])
+        profile = LEGACY_USERS.get(body["email"])
+        if profile is None:
+            return self._answer(404, {})
+        if "password" in body and body["password"] != LEGACY_PASSWORD:
+            return self._answer(401, {})
+        self._answer(200, {**profile, "password_hash": "ignored"})
+
+    def _answer(self, status: int, body: Any) -> None:
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def verifier(aws: None, setting: Callable[[str, str], None]) -> Iterator[Verifier]:
+    server = Verifier(("127.0.0.1", 0), VerifierHandler)
+    server.calls, server.keys = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    key_name = f"{STACK.name}/legacy-verifier-key"  # what template.yaml names it
+    boto3.client("secretsmanager", region_name=STACK.region).create_secret(Name=key_name, SecretString="k" * 48)
+    setting("LEGACY_VERIFIER_URL", f"http://127.0.0.1:{server.server_port}/verify")
+    setting("LEGACY_VERIFIER_KEY_SECRET", key_name)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def stored_user(email: str) -> Any:
+    from ums.store import users as user_store
+
+    return user_store.owner_of_email(email)
+
+
+def test_a_user_known_only_to_the_legacy_system_signs_in_and_moves_over(verifier: Verifier) -> None:
+    first = sign_in("old@example.com", LEGACY_PASSWORD)
+    assert first.status == 200, first.body
+    assert verifier.calls == [{"email": "old@example.com", "password": LEGACY_PASSWORD}]
+    assert verifier.keys == ["k" * 48]
+    user = stored_user("old@example.com")
+    assert user.id == "555b9225bffebc31068b4567" and user.password_hash.startswith("$argon2id$")
+    me = call("GetUserFunction", token=first.body["access_token"]).body
+    assert me["first_name"] == "Olga" and me["email_verified"] is True and "password_hash" not in me
+    assert sign_in("old@example.com", LEGACY_PASSWORD).status == 200
+    assert len(verifier.calls) == 1  # asked once: the user is here now
+    assert sign_in("old@example.com", "wrong password!").status == 401
+    assert len(verifier.calls) == 1
+
+
+def test_a_wrong_password_or_an_unknown_email_is_the_same_401_and_creates_nothing(verifier: Verifier) -> None:
+    wrong = sign_in("old@example.com", "not the old password")
+    unknown = sign_in("nobody@example.com", LEGACY_PASSWORD)
+    assert (wrong.status, wrong.message) == (unknown.status, unknown.message) == (401, "Invalid email or password")
+    assert stored_user("old@example.com") is None and stored_user("nobody@example.com") is None
+
+
+@pytest.mark.parametrize("behaviour", ["broken", "garbage", "slow"])
+def test_a_verifier_that_fails_is_a_502_and_creates_nothing(verifier: Verifier, behaviour: str) -> None:
+    verifier.behaviour = behaviour
+    answer = sign_in("old@example.com", LEGACY_PASSWORD)
+    assert answer.status == 502
+    assert answer.message == "The legacy user store did not answer as expected; try again shortly"
+    assert stored_user("old@example.com") is None
+    assert len(verifier.calls) == 1  # no retry
+
+
+def test_a_reset_request_moves_the_user_over_without_a_password(verifier: Verifier) -> None:
+    assert call("RequestResetFunction", {"email": "old@example.com"}).status == 202
+    assert verifier.calls == [{"email": "old@example.com"}]  # no password: only whether it knows the email
+    user = stored_user("old@example.com")
+    assert user.id == "555b9225bffebc31068b4567" and user.password_hash == ""
+    assert user.reset_token_hash  # the mail's link sets the password
+    assert sign_in("old@example.com", LEGACY_PASSWORD).status == 401  # the reset is how they get in now
+    assert call("RequestResetFunction", {"email": "nobody@example.com"}).status == 404
