@@ -132,11 +132,17 @@ def make_server(client: Client, port: int = 0, key: str | None = None) -> Thread
                     answer = client.send(method, path, data, users.headers(fresh=True))
             except (ConnectionError, ApiError) as err:
                 return self._answer(502, [{"message": str(err)}])
-            self._answer(answer.status_code, answer.content, answer.headers.get("Content-Type", "application/json"))
+            content_type = answer.headers.get("Content-Type", "application/json")
+            more = {name: answer.headers[name] for name in PASSED_ON if name in answer.headers}
+            self._answer(answer.status_code, answer.content, content_type, more)
 
-        def _answer(self, status: int, body: Any, content_type: str = "application/json") -> None:
+        def _answer(
+            self, status: int, body: Any, content_type: str = "application/json", more: dict[str, str] | None = None
+        ) -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
             self.send_response(status)
+            for name, value in (more or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Content-Security-Policy", CSP)
@@ -149,6 +155,9 @@ def make_server(client: Client, port: int = 0, key: str | None = None) -> Thread
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     own.append(f"127.0.0.1:{server.server_address[1]}")
     return server
+
+
+PASSED_ON = ("X-Next-Cursor",)  # the API's headers the page reads (the users search's next page)
 
 
 def serve(client: Client, port: int, key: str | None) -> None:

@@ -78,3 +78,32 @@ def test_users_of_a_deployed_stack_need_an_api_key(remote_console: str) -> None:
 def test_a_large_body_is_refused_before_it_is_read(console: str) -> None:
     answer = requests.post(console + "/api/management/templates", headers=CONSOLE, data="x" * 300_000, timeout=5)
     assert answer.status_code == 413
+
+
+def test_only_the_next_page_cursor_of_the_api_s_headers_is_passed_on() -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Upstream(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Next-Cursor", "eyJrIjoiYSJ9.bWFj")
+            self.send_header("Set-Cookie", "session=upstream")  # never the console's to set
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    try:
+        for url in started(f"http://127.0.0.1:{upstream.server_address[1]}"):
+            answer = requests.get(url + "/api/management/outbox", headers=CONSOLE, timeout=5)
+            assert answer.status_code == 200 and answer.json() == []
+            assert answer.headers["X-Next-Cursor"] == "eyJrIjoiYSJ9.bWFj"
+            assert "Set-Cookie" not in answer.headers
+    finally:
+        upstream.shutdown()
+        upstream.server_close()

@@ -15,6 +15,11 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
+  return (await apiAnswer(method, path, body)).payload;
+}
+
+// The payload and the headers the console server passes on (X-Next-Cursor).
+async function apiAnswer(method, path, body) {
   const options = { method, headers: { "X-UMS-Console": "1" } };
   if (body !== undefined) {
     options.body = JSON.stringify(body);
@@ -32,7 +37,7 @@ async function api(method, path, body) {
     const message = Array.isArray(payload) ? payload[0]?.message : payload?.message || text;
     throw new ApiError(answer.status, `${message || "Request failed"} (HTTP ${answer.status})`);
   }
-  return payload;
+  return { payload, next: answer.headers.get("X-Next-Cursor") };
 }
 
 // --- building the page ------------------------------------------------------------------------
@@ -591,13 +596,18 @@ function usersView() {
   const showCond = () => (cond.textContent = JSON.stringify(condition()));
   for (const control of [fieldName, operator, value]) control.addEventListener("input", showCond);
 
-  const search = async (submitEvent) => {
+  // 50 users a page; a larger match (or a scan past its deadline) gives a cursor: "Next page".
+  const search = async (submitEvent, cursor) => {
     submitEvent?.preventDefault();
     try {
       const query = new URLSearchParams({ cond: JSON.stringify(condition()), range: JSON.stringify({ limit: 50 }) });
-      const users = await api("GET", `/ums/users?${query}`);
-      results.replaceChildren(usersTable(users, note, search));
-      note.ok(`${users.length} user(s) found`);
+      if (cursor) query.set("cursor", cursor);
+      const { payload: users, next } = await apiAnswer("GET", `/ums/users?${query}`);
+      const more = next
+        ? el("button", { type: "button", class: "secondary", text: "Next page", onclick: () => search(null, next) })
+        : "";
+      results.replaceChildren(usersTable(users, note, search), more);
+      note.ok(`${users.length} user(s) found${next ? "; more on the next page" : ""}`);
     } catch (error) {
       note.error(error.message);
     }
