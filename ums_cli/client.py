@@ -75,6 +75,8 @@ class Client:
             return requests.request(method, url, data=data, headers=all_headers, timeout=self.timeout)
         except requests.ConnectionError:
             raise ConnectionError(f"Cannot reach {self.endpoint} (is `make dev` running?)") from None
+        except requests.Timeout:
+            raise ConnectionError(f"{method} {path.split('?')[0]} did not answer within {self.timeout:g} s") from None
 
     def _signed(self, method: str, url: str, data: str | None, headers: dict[str, str]) -> dict[str, str]:
         """SigV4 for API Gateway (`execute-api`), credentials from the default chain."""

@@ -24,12 +24,9 @@ the answer to a wrong password is the same 401 either way.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
 
 from ums import passwords
 from ums.config import settings
@@ -76,6 +73,9 @@ def migrate(email: str, password: str | None) -> User | None:
 
 
 def _ask(email: str, password: str | None) -> dict[str, Any] | None:
+    import urllib.error  # here: only a stack with a legacy verifier pays for loading them
+    import urllib.request
+
     body = json.dumps({"email": email, **({"password": password} if password is not None else {})}).encode()
     request = urllib.request.Request(  # noqa: S310 (the URL is the operator's https:// parameter)
         settings().legacy_verifier_url,
@@ -105,5 +105,7 @@ def _ask(email: str, password: str | None) -> dict[str, Any] | None:
 
 
 def _key() -> str:
+    from aws_lambda_powertools.utilities import parameters
+
     name = settings().legacy_verifier_key_secret
     return str(parameters.get_secret(name, max_age=SECRET_CACHE_SECONDS)) if name else ""
