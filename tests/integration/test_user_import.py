@@ -198,8 +198,11 @@ def test_an_export_pages_through_every_user_once_and_imports_again(aws: None) ->
     assert again.body["exists"] == 100, again.body["results"][:3]
     for params, message in [
         ({"limit": "0"}, "limit must be"),
+        ({"limit": "²"}, "limit must be"),  # a digit to str.isdigit, not to int()
         ({"order": "x"}, "An export takes"),
         ({"password_hashes": "yes"}, "password_hashes must"),
     ]:
         answer = export(**params)
         assert answer.status == 400 and answer.message.startswith(message)
+    raw = call("UsersExportFunction", query="cursor=%ED%A0%80&limit=%C2%B2")  # invalid UTF-8, a superscript two
+    assert raw.status == 400, raw.body

@@ -48,8 +48,9 @@ def configured() -> bool:
 
 
 def migrate(email: str, password: str | None) -> User | None:
-    """The user the legacy verifier vouches for, now created here (None: it does not know the
-    email, or the password is wrong); 502 when it cannot answer."""
+    """The user the legacy verifier vouches for, now created here with `password` (None: it does
+    not know the email, or the password is wrong; or a concurrent request created the user a
+    moment ago and `password` is not theirs); 502 when the verifier cannot answer."""
     profile = _ask(email, password)
     if profile is None:
         metrics.add_metric(name="LegacyVerifierRefusals", unit=MetricUnit.Count, value=1)
@@ -66,7 +67,10 @@ def migrate(email: str, password: str | None) -> User | None:
     try:
         user_store.create(user, None)
     except (EmailTaken, UserIdTaken):  # a concurrent request migrated it a moment ago
-        return user_store.owner_of_email(user.email_key)
+        owner = user_store.owner_of_email(user.email_key)
+        if owner is None or (password is not None and not passwords.verify_password(owner.password_hash, password)):
+            return None
+        return owner
     metrics.add_metric(name="UsersMigrated", unit=MetricUnit.Count, value=1)
     logger.append_keys(migrated=True)  # on the request's INFO line
     return user

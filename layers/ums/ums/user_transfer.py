@@ -180,7 +180,7 @@ def export(params: dict[str, list[str]]) -> user_admin.Selection:
     if flag not in ("true", "false"):
         raise BadRequest("password_hashes must be true or false")
     limit = params.get("limit", [str(EXPORT_PAGE)])[0]
-    if not limit.isdigit() or not 1 <= int(limit) <= EXPORT_PAGE:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= EXPORT_PAGE:
         raise BadRequest(f"limit must be a whole number from 1 to {EXPORT_PAGE}")
     query: dict[str, list[str]] = {name: params[name] for name in ("cond", "cursor") if name in params}
     query["range"] = [json.dumps({"limit": int(limit)})]
