@@ -15,7 +15,7 @@ from moto import mock_aws
 from moto.core.config import DefaultConfig
 from ums import signing_keys
 
-from local_stack.aws import create_resources, serialize_in_process_moto
+from local_stack.aws import create_resources, prepare_in_process_moto
 
 # Every test gets fresh emulated AWS (moto's backends are reset on entry), built from template.yaml.
 # Two costs that say nothing about the service are paid once per session instead of per test:
@@ -28,7 +28,7 @@ moto.kms.models.generate_private_key = cache(moto.kms.utils.generate_private_key
 # every test's fresh emulator: taken in turn from a few made once, so consecutive keys still differ.
 _SIGNING_KEYS = itertools.cycle([signing_keys.generate_private_key() for _ in range(4)])
 signing_keys.generate_private_key = lambda: next(_SIGNING_KEYS)
-serialize_in_process_moto()  # threads of a handler (the users scan, the import) and of a test
+prepare_in_process_moto()  # threads of a handler (the users scan, the import) and of a test
 
 
 @pytest.fixture
