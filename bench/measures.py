@@ -446,7 +446,8 @@ MILLION = 1_000_000
 
 def users_select(client: Client, counter: AwsCalls, users: int) -> dict[str, Any]:
     """Selects over `users` users: an email equality (the index), a limit without order (stops
-    at enough matches), a rare match with a limit, and a condition that must read everything;
+    at enough matches), a rare match with a limit, the newest users (the created_at index, with
+    and without a condition), and a condition that must read everything;
     each with its DynamoDB calls, Scan pages and items read. Then the 1 M-user model: pages
     (scaled from the full scan's) at SCAN_PAGE_LATENCY_MS a page, serially and in rounds of
     ScanSegments parallel pages."""
@@ -474,19 +475,30 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> dict[str, Any
     config_store.put(POLICIES, "bench", policy, create=True)
     _, tokens = client.call("SignInFunction", {"method": "apk", "key": key["key"], "secret": key["secret"]})
     rare = users * 3 // 4
-    cases: dict[str, tuple[Any, dict[str, int] | None]] = {
-        "email equality": ([{"field": "email"}, "=", f"crowd{users // 2}@example.com"], None),
-        "limit 10, no order": ([{"field": "active"}, "=", True], {"limit": 10}),
-        "rare match, limit 1": ([{"field": "email"}, "like", f"crowd{rare}@%"], {"limit": 1}),
-        "age > 80 and active (all read)": ([{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True], None),
+    newest = {"fields": ["created_at"], "direction": "desc"}
+    cases: dict[str, tuple[Any, dict[str, int] | None, dict[str, Any] | None]] = {
+        "email equality": ([{"field": "email"}, "=", f"crowd{users // 2}@example.com"], None, None),
+        "limit 10, no order": ([{"field": "active"}, "=", True], {"limit": 10}, None),
+        "rare match, limit 1": ([{"field": "email"}, "like", f"crowd{rare}@%"], {"limit": 1}, None),
+        "newest 10 (created_at index)": (None, {"limit": 10}, newest),
+        "newest 10 with age > 80 (index, filtered)": ([{"field": "age"}, ">", 80], {"limit": 10}, newest),
+        "age > 80 and active (all read)": (
+            [{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True],
+            None,
+            None,
+        ),
     }
     rows: list[dict[str, Any]] = []
     os.environ["SELECT_DEADLINE_SECONDS"] = "3600"
     settings.cache_clear()
-    for name, (cond, window) in cases.items():
-        query = f"cond={quote(json.dumps(cond))}&outputs={quote(json.dumps(['id', 'email']))}"
+    for name, (cond, window, order) in cases.items():
+        query = f"outputs={quote(json.dumps(['id', 'email']))}"
+        if cond:
+            query += f"&cond={quote(json.dumps(cond))}"
         if window:
             query += f"&range={quote(json.dumps(window))}"
+        if order:
+            query += f"&order={quote(json.dumps(order))}"
         start_calls, start_items = len(counter.calls), len(counter.items_read)
         t0 = time.perf_counter()
         status, body = client.call("UsersSelectFunction", token=tokens["access_token"], query=query)

@@ -223,6 +223,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "UsersExportFunction": [{}],
+    "UsersReindexFunction": [{}],
     "RequestResetFunction": [{"email": USER_EMAIL}],
     "ApplyResetFunction": [{"new_password": NEW_PASSWORD}],
     "VerifyRequestFunction": [{"email": USER_EMAIL}],

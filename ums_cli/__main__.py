@@ -141,13 +141,15 @@ def apply_command(client: Client, args: argparse.Namespace) -> Any:
 
 
 def users_command(client: Client, args: argparse.Namespace) -> Any:
-    """find / update / delete users matching a condition, signed in with an API key; import and
-    export go through the (signed) management API."""
+    """find / update / delete users matching a condition, signed in with an API key; import,
+    export and reindex go through the (signed) management API."""
     if args.action == "import":
         return transfer.import_command(client, args)
     if args.action == "export":
         args.cond = _condition(args.cond) if args.cond else None
         return transfer.export_command(client, args)
+    if args.action == "reindex":
+        return transfer.reindex_command(client, args)
     if not args.target:
         raise UsageError(f"users {args.action} needs a condition")
     key = args.key or os.environ.get("UMS_API_KEY")
@@ -371,9 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     signing.add_argument("--now", action="store_true", help="rotate: sign with the new key at once (a leaked key)")
     signing.set_defaults(run=signing_keys_command)
     users = commands.add_parser(
-        "users", help="find, update or delete users with a condition; import or export them", parents=[common]
+        "users",
+        help="find, update or delete users with a condition; import, export or reindex them",
+        parents=[common],
     )
-    users.add_argument("action", choices=["find", "update", "delete", "import", "export"])
+    users.add_argument("action", choices=["find", "update", "delete", "import", "export", "reindex"])
     users.add_argument("target", nargs="?", help="find/update/delete: COND; import: FILE (.jsonl or .csv)")
     users.add_argument("--data", help="update: the fields to set, as JSON")
     users.add_argument("--key", help="KEY:SECRET of an API key (or UMS_API_KEY)")
@@ -393,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     users.add_argument("--firebase-rounds", type=int, default=8, help="import: Firebase's rounds (default 8)")
     users.add_argument("--firebase-mem-cost", type=int, default=14, help="import: Firebase's mem_cost (default 14)")
     users.add_argument("--cond", help="export: only the users this condition selects (JSON or shorthand)")
-    users.add_argument("--cursor", help="export: go on from where a stopped export said")
+    users.add_argument("--cursor", help="export, reindex: go on from where a stopped run said")
     users.add_argument("--with-password-hashes", action="store_true", help="export: include password hashes")
     users.set_defaults(run=users_command)
     console = commands.add_parser("console", help="the web console on 127.0.0.1", parents=[common])

@@ -10,6 +10,7 @@ from pathlib import Path
 import bcrypt
 import pytest
 import requests
+from test_cli import aws_client
 
 from bench.legacy_users import FIREBASE_OPTIONS, legacy_user
 from bench.legacy_users import password as legacy_password
@@ -136,3 +137,48 @@ def test_users_find_follows_the_cursor_to_the_end(hurried_stack: str, legacy_fil
 def sign_in_key(base_url: str, key: dict[str, str]) -> str:
     body = {"method": "apk", "key": key["key"], "secret": key["secret"]}
     return str(requests.post(f"{base_url}/auth", json=body, timeout=10).json()["access_token"])
+
+
+def test_reindex_puts_an_older_stacks_users_in_the_created_at_index(hurried_stack: str, legacy_file: Path) -> None:
+    """As a stack deployed before `by_created_at`: users without their shard and no mark that the
+    index is complete. `ums users reindex` follows the cursor (one scan page a request here) to
+    the end; then `order` by created_at pages through every user newest first."""
+    ums(hurried_stack, "users", "import", str(legacy_file), *FIREBASE_OPTIONS)
+    db = aws_client(hurried_stack, "dynamodb")
+    [users_table] = [name for name in db.list_tables()["TableNames"] if name.endswith("UsersTable")]
+    [config_table] = [name for name in db.list_tables()["TableNames"] if name.endswith("ConfigTable")]
+    scan = {"TableName": users_table, "FilterExpression": "begins_with(pk, :user)", "ProjectionExpression": "pk"}
+    keys = [
+        item["pk"]
+        for page in db.get_paginator("scan").paginate(**scan, ExpressionAttributeValues={":user": {"S": "user#"}})
+        for item in page["Items"]
+    ]
+    for pk in keys:
+        db.update_item(TableName=users_table, Key={"pk": pk}, UpdateExpression="REMOVE order_shard")
+    db.delete_item(TableName=config_table, Key={"kind": {"S": "users-index"}, "id": {"S": "by_created_at"}})
+    done = ums(hurried_stack, "--json", "users", "reindex")
+    assert json.loads(done.stdout) == {"updated": len(keys), "complete": True}
+    assert "users updated so far" in done.stderr  # it took more than one request
+    again = ums(hurried_stack, "--json", "users", "reindex")
+    assert json.loads(again.stdout) == {"updated": 0, "complete": True}
+    key = json.loads(ums(hurried_stack, "--json", "keys", "create", "--data", '{"description": "order"}').stdout)
+    policy = {"subjects": ["apk:<.*>"], "resources": ["ums.users"], "actions": {"read": []}}
+    ums(hurried_stack, "policies", "create", "--data", json.dumps(policy))
+    credentials = f"{key['key']}:{key['secret']}"
+    found = ums(
+        hurried_stack,
+        "--json",
+        "users",
+        "find",
+        "plan = 'gold'",
+        "--order",
+        "created_at:desc",
+        "--outputs",
+        "id,created_at",
+        "--key",
+        credentials,
+    )
+    records = [json.loads(line) for line in found.stdout.splitlines()]
+    assert sorted(r["id"] for r in records) == sorted(f"{n:024x}" for n in range(USERS) if n % 3)  # each once
+    times = [r["created_at"] for r in records]
+    assert times == sorted(times, reverse=True)  # newest first across every page

@@ -50,6 +50,7 @@ SEQUENCE = [
     ("UsersCreateFunction", "users_create.json", 201),  # an invitation
     ("UsersImportFunction", "users_import.json", 200),  # a dry run
     ("UsersExportFunction", "users_export.json", 200),
+    ("UsersReindexFunction", "users_reindex.json", 200),  # nothing to do: the deploy's pass did it
     ("WellKnownFunction", "well_known.json", 200),
     ("WellKnownFunction", "openapi.json", 200),
     ("OAuthInitFunction", "oauth_init.json", 200),  # provider github, configured below
@@ -140,6 +141,8 @@ def test_every_function_answers_its_event_file(server_key: str) -> None:
             assert body["results"] == [{"row": 0, "id": "555b9225bffebc31068b4567", "status": "would create"}], body
         elif function == "UsersExportFunction":
             assert "gwynne@spacex.com" in [u["email"] for u in body], body  # (elon was deleted above)
+        elif function == "UsersReindexFunction":
+            assert body == {"updated": 0, "complete": True}, body
         elif function.startswith("Users"):
             assert [u["email"] for u in body] == ["elon@tesla.com"], (name, body)
 

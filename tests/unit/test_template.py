@@ -52,6 +52,7 @@ def test_routes_are_the_api_contract() -> None:
         ("GET", "/openapi.json"),
         ("POST", "/management/users/import"),
         ("GET", "/management/users/export"),
+        ("POST", "/management/users/reindex"),
         ("GET", "/oauth/init"),
         ("POST", "/oauth/auth"),
     }

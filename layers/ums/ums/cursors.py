@@ -33,9 +33,11 @@ class Cursor:
     skip: int  # matches still to be skipped
 
 
-def condition_digest(cond: str | None) -> str:
-    """What a cursor is bound to: the `cond` query parameter as sent ("" when none)."""
-    return hashlib.sha256((cond or "").encode("utf-8", "surrogatepass")).hexdigest()[:32]
+def condition_digest(cond: str | None, reading: str = "") -> str:
+    """What a cursor is bound to: the `cond` query parameter as sent ("" when none), and how the
+    users are read ("": the scan; or e.g. "created_at desc": an index in that order)."""
+    bound = f"{reading}\n{cond or ''}" if reading else cond or ""
+    return hashlib.sha256(bound.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def encode(cursor: Cursor, condition: str, now: float | None = None) -> str:

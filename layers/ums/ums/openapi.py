@@ -827,6 +827,24 @@ def management_paths() -> dict[str, Schema]:
             ],
         )
     }
+    paths["/management/users/reindex"] = {
+        "post": op(
+            "Put users made before the `by_created_at` index in it, for one request's time; "
+            "`X-Next-Cursor` goes on (`ums users reindex` follows it)",
+            "Management: users",
+            SIGV4,
+            {
+                "200": answer(
+                    "Users given their place in the index by this pass, and whether every user is in it now",
+                    obj(("updated", "complete"), updated=INTEGER, complete=BOOLEAN),
+                    {"updated": 1200, "complete": False},
+                    headers={"X-Next-Cursor": {"schema": STRING, "description": "Set while users are left to read"}},
+                ),
+                **errors(400),
+            },
+            parameters=[query("cursor", "The `X-Next-Cursor` of the previous pass")],
+        )
+    }
     return paths
 
 

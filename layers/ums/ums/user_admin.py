@@ -1,6 +1,8 @@
 """Users CRUD (`/ums/users`): select, update and delete users with Jexia's conditions, for
-callers a policy allows. An email or id equality in the condition is one read; anything else
-is a parallel scan (SCAN_SEGMENTS segments, a page of each at a time). Every request has a
+callers a policy allows. An email or id equality in the condition is one read; a select
+ordered by `created_at` alone reads the `by_created_at` index in that order (once every user is
+in it); anything else is a parallel scan (SCAN_SEGMENTS segments, a page of each at a time),
+and `order` then sorts in memory. Every request has a
 deadline (SELECT_DEADLINE_SECONDS): a select that reaches it answers with what it matched and a
 cursor to go on; an update or delete still matching is a 400 that changed nothing, and one whose
 writes reach it stops there and answers with the users it did change."""
@@ -8,6 +10,7 @@ writes reach it stops there and answers with the users it did change."""
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -35,8 +38,9 @@ from ums.users import email_key, new_user, public_record
 ORDER_SCAN_MAX_USERS = 10_000
 ORDER_TOO_BIG = (
     "order needs every matching user in memory, and this condition scans more than {users:,} users: "
-    "narrow cond (an email or id equality is one read), or drop order and page with range.limit and "
-    "the X-Next-Cursor cursor (order then sorts each page)"
+    "narrow cond (an email or id equality is one read), order by created_at alone (an index, once "
+    "`ums users reindex` has run), or drop order and page with range.limit and the X-Next-Cursor "
+    "cursor (order then sorts each page)"
 )
 TOO_SLOW = (
     "The condition took too long to match (over {seconds:g} s): narrow it, "
@@ -84,25 +88,33 @@ def select(subject: str, params: dict[str, list[str]]) -> Selection:
 def selected(params: dict[str, list[str]], record: Callable[[User], dict[str, Any]]) -> Selection:
     """The users the query `params` selects, each as `record` shows it. Unordered, reading stops
     at `offset + limit` matches or at the deadline, and the answer carries a cursor when users
-    are left unread. Ordered, every match is needed: a scan that reads more than
-    ORDER_SCAN_MAX_USERS users or reaches the deadline is a 400, unless the caller pages with a
-    cursor (then each page is sorted)."""
+    are left unread; so too ordered by `created_at` alone, read in that order from its index.
+    Ordered otherwise, every match is needed: a scan that reads more than ORDER_SCAN_MAX_USERS
+    users or reaches the deadline is a 400, unless the caller pages with a cursor (then each
+    page is sorted)."""
     query = parse_query(params)
     found = _indexed(query)
     if found is not None:
         if query.cursor is not None:
             raise BadRequest(cursors.INVALID)  # an index lookup never issues one
         return Selection(apply_window([record(u) for u in found], query), None)
-    digest = cursors.condition_digest(params.get("cond", [""])[0])
+    descending = _created_order(query)
+    ordering = "" if descending is None else f"created_at {'desc' if descending else 'asc'}"
+    digest = cursors.condition_digest(params.get("cond", [""])[0], ordering)
     cursor = cursors.decode(query.cursor, digest) if query.cursor is not None else None
-    scan = _Scan(cursor, _deadline())
-    if query.order and cursor is None:
+    skip = cursor.skip if cursor else query.offset
+    wanted = None if query.limit is None else min(skip + query.limit, sys.maxsize)  # a huge limit: no limit
+    scan: _Reader
+    if descending is not None:
+        page = user_store.ORDER_PAGE_MAX if query.condition or wanted is None else wanted
+        scan = _InCreatedOrder(cursor, _deadline(), descending, page)
+    else:
+        scan = Scan(cursor, _deadline())
+    if query.order and cursor is None and descending is None:
         records = [record(u) for u in scan.matching(query, limit=ORDER_SCAN_MAX_USERS + 1)]
         if scan.positions:
             raise BadRequest(ORDER_TOO_BIG.format(users=ORDER_SCAN_MAX_USERS) if not scan.late else _too_slow())
         return Selection(apply_window(records, query), None)
-    skip = cursor.skip if cursor else query.offset
-    wanted = None if query.limit is None else min(skip + query.limit, sys.maxsize)  # a huge limit: no limit
     records = [record(u) for u in islice(scan.matching(query), wanted)]
     window = Query(None, query.outputs, query.limit, skip, query.order)
     if not scan.positions:
@@ -201,16 +213,40 @@ def _indexed(query: Query) -> list[User] | None:
     return [found]
 
 
-class _Scan:
-    """A parallel scan of the users in `segments` segments, a page of each at a time, that can
-    stop after any user and go on later: `positions` holds where each unfinished segment reads
-    on (empty once every user was read). `late` is set when it stopped at the deadline."""
+def _created_order(query: Query) -> bool | None:
+    """Whether a select is newest first (True) or oldest first (False) through `by_created_at`;
+    None when its order is another, or none, or the index does not hold every user yet."""
+    if len(query.order) != 1 or query.order[0][0] != "created_at" or not user_store.order_index_complete():
+        return None
+    return query.order[0][1]
 
-    def __init__(self, cursor: cursors.Cursor | None, deadline: float) -> None:
-        self.segments = cursor.segments if cursor else settings().scan_segments
+
+class _Reader:
+    """Users read a page at a time, that can stop after any user and go on later: `positions`
+    holds where each unfinished part (`segments` of them) reads on, "" at its start (empty once
+    every user was read). `late` is set when it stopped at the deadline."""
+
+    def __init__(self, cursor: cursors.Cursor | None, deadline: float, segments: int) -> None:
+        self.segments = cursor.segments if cursor else segments
         self.positions = dict(cursor.positions) if cursor else dict.fromkeys(range(self.segments), "")
         self.deadline = deadline
         self.late = False
+
+    def users(self) -> Iterator[User]:
+        raise NotImplementedError
+
+    def matching(self, query: Query, limit: int | None = None) -> Iterator[User]:
+        """The users `query.condition` matches, in reading order; stops after reading `limit` users."""
+        for user in islice(self.users(), limit):
+            if query.condition is None or matches(query.condition, public_record(user)):
+                yield user
+
+
+class Scan(_Reader):
+    """A parallel scan of the users in `segments` segments, a page of each at a time."""
+
+    def __init__(self, cursor: cursors.Cursor | None, deadline: float) -> None:
+        super().__init__(cursor, deadline, settings().scan_segments)
 
     def users(self) -> Iterator[User]:
         first = True
@@ -228,10 +264,45 @@ class _Scan:
                 else:
                     self.positions[page.segment] = page.resume_after
 
-    def matching(self, query: Query, limit: int | None = None) -> Iterator[User]:
-        """The users `query.condition` matches, in scan order; stops after reading `limit` users."""
-        for user in islice(self.users(), limit):
-            if query.condition is None or matches(query.condition, public_record(user)):
+
+class _InCreatedOrder(_Reader):
+    """Users oldest or newest first: the shards of `by_created_at`, a page of each at a time
+    (`page_size` users), merged."""
+
+    def __init__(self, cursor: cursors.Cursor | None, deadline: float, descending: bool, page_size: int) -> None:
+        super().__init__(cursor, deadline, user_store.ORDER_SHARDS)
+        if self.segments != user_store.ORDER_SHARDS or not set(self.positions) <= set(range(self.segments)):
+            raise BadRequest(cursors.INVALID)
+        self.descending = descending
+        self.page_size = page_size
+
+    def users(self) -> Iterator[User]:
+        read: dict[int, deque[User]] = {shard: deque() for shard in self.positions}  # not given out yet
+        starts: dict[int, str | None] = dict(self.positions)  # where each next page starts; None: no more
+        first = True
+        while self.positions:
+            hungry = {
+                shard: start for shard in self.positions if not read[shard] and (start := starts[shard]) is not None
+            }
+            if hungry:
+                if not first and monotonic() > self.deadline:  # a round at least: every request gets on
+                    self.late = True
+                    return
+                first = False
+                for page in user_store.created_order_round(hungry, self.descending, self.page_size):
+                    read[page.shard].extend(page.users)
+                    starts[page.shard] = page.resume_after
+                    if not page.users and page.resume_after is not None:
+                        self.positions[page.shard] = page.resume_after  # nothing before it to give out
+                continue
+            for shard in [shard for shard in self.positions if not read[shard]]:
+                del self.positions[shard]  # finished, every user of it given out
+            if self.positions:
+                pick = (max if self.descending else min)(
+                    self.positions, key=lambda shard: (read[shard][0].created_at, read[shard][0].pk)
+                )
+                user = read[pick].popleft()
+                self.positions[pick] = user_store.order_position(user)  # read: a stop here goes on after it
                 yield user
 
 
@@ -242,7 +313,7 @@ def _matching(query: Query, deadline: float) -> Iterator[User]:
     if found is not None:
         yield from found
         return
-    scan = _Scan(None, deadline)
+    scan = Scan(None, deadline)
     yield from scan.matching(query)
     if scan.late:
         raise BadRequest(_too_slow())

@@ -1,7 +1,8 @@
 """PynamoDB models of the tables `template.yaml` declares.
 
 Users table (`pk`):
-  `user#<id>`            the user record (GSI `by_email` on `email_key`, GSI `by_mobile` on `mobile`)
+  `user#<id>`            the user record (GSI `by_email` on `email_key`, GSI `by_mobile` on
+                         `mobile`, GSI `by_created_at` on `order_shard` + `created_at`, keys only)
   `email#<lower email>`  uniqueness marker, written in the same transaction as the user
   `mobile#<mobile>`      uniqueness marker, likewise
   `identity#<provider>#<subject>`  an OAuth identity: which user a provider's account signs in as
@@ -15,7 +16,8 @@ Tokens table (`pk`, TTL on `expires_at`, checked on every read as well):
   `limit#signin-account#<account>#<hour>`   failed sign-ins of one account
       (account: sha256 of email key and token generation; source: sha256 of the IP or IPv6 /64)
 Events table (`id`, stream NEW_IMAGE, TTL on `expires_at`): the outbox and audit trail.
-Config table (`kind`, `id`): integrations, automations, templates, applications.
+Config table (`kind`, `id`): integrations, automations, templates, applications; and
+  `users-index`/`by_created_at` once every user is in that index (`ums users reindex`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,17 @@ class ByMobileIndex(GlobalSecondaryIndex["UserModel"]):
     mobile = UnicodeAttribute(hash_key=True)
 
 
+class ByCreatedAtIndex(GlobalSecondaryIndex["UserModel"]):
+    """Users by creation time, in ORDER_SHARDS shards (keys only: the users are read after)."""
+
+    class Meta:
+        index_name = "by_created_at"
+        projection = KeysOnlyProjection()
+
+    order_shard = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
 class UserModel(Model):
     class Meta:
         table_name = settings().users_table
@@ -82,9 +95,11 @@ class UserModel(Model):
     reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
     email_verified = BooleanAttribute(null=True)  # missing: not verified (users from before verification)
     identities = UnicodeSetAttribute(null=True)  # keys of its OAuth identity items (deleted with it)
+    order_shard = UnicodeAttribute(null=True)  # its shard of `by_created_at` (missing: made before it)
 
     by_email = ByEmailIndex()
     by_mobile = ByMobileIndex()
+    by_created_at = ByCreatedAtIndex()
 
     @staticmethod
     def key_for(user_id: str) -> str:

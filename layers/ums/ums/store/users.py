@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
@@ -18,6 +20,7 @@ from ums.config import MAX_SCAN_SEGMENTS
 from ums.errors import Conflict, EmailTaken, IdentityTaken, MobileTaken, NotFound, UserIdTaken
 from ums.store import events
 from ums.store.models import (
+    ConfigModel,
     IdentityModel,
     ResetTokenModel,
     SessionModel,
@@ -54,6 +57,7 @@ def new(
     """A user record not yet stored (`create` stores it)."""
     return UserModel(
         UserModel.key_for(user_id),
+        order_shard=_order_shard(user_id),
         id=user_id,
         email=email,
         email_key=email_key,
@@ -349,3 +353,85 @@ def delete_tokens(user_id: str) -> int:
             batch.delete(item)
             deleted += 1
     return deleted
+
+
+# --- `by_created_at`: users in creation order -------------------------------------------------
+
+ORDER_SHARDS = 8
+ORDER_PAGE_MAX = 100  # keys a page: one BatchGetItem reads their users
+_ORDER_INDEX_STATE = ("users-index", "by_created_at")  # config item: every user is in the index
+
+
+def _order_shard(user_id: str) -> str:
+    return str(hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).digest()[0] % ORDER_SHARDS)
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of one shard of `by_created_at`, its users read (those deleted meanwhile left out)."""
+
+    shard: int
+    users: list[User]
+    resume_after: str | None  # the position to read on from; None: the shard is finished
+
+
+def order_position(user: User) -> str:
+    """Where a shard's reading goes on after `user` (the index key, as text for a cursor)."""
+    return json.dumps([user.created_at, user.pk])
+
+
+def created_order_round(starts: Mapping[int, str], descending: bool, page_size: int) -> list[OrderPage]:
+    """A page of each shard in `starts` ({shard: `order_position` to read on after, "" at its
+    start}), oldest first or newest first, read in parallel: a Query for the keys, then one
+    BatchGetItem for their users."""
+    limit = max(1, min(page_size, ORDER_PAGE_MAX))
+    return in_parallel(lambda entry: _order_page(entry[0], entry[1], descending, limit), sorted(starts.items()))
+
+
+def _order_page(shard: int, after: str, descending: bool, size: int) -> OrderPage:
+    start = None
+    if after:
+        created_at, pk = json.loads(after)
+        start = {"order_shard": {"S": str(shard)}, "created_at": {"S": created_at}, "pk": {"S": pk}}
+    found = UserModel.by_created_at.query(
+        str(shard), scan_index_forward=not descending, last_evaluated_key=start, page_size=size
+    )
+    page = next(found.page_iter)  # one request
+    keys = [item["pk"]["S"] for item in page.get("Items", [])]
+    users = {user.pk: user for user in UserModel.batch_get(keys, consistent_read=True)} if keys else {}
+    last = page.get("LastEvaluatedKey")
+    resume = json.dumps([last["created_at"]["S"], last["pk"]["S"]]) if last else None
+    return OrderPage(shard, [users[key] for key in keys if key in users], resume)
+
+
+def add_to_order_index(users: Sequence[User]) -> int:
+    """Gives each of `users` made before `by_created_at` its shard, in parallel; how many it
+    changed (a user deleted meanwhile is not brought back, one given a shard already is left)."""
+
+    def add(user: User) -> bool:
+        try:
+            user.update(
+                actions=[UserModel.order_shard.set(_order_shard(user.id))],
+                condition=UserModel.pk.exists() & UserModel.order_shard.does_not_exist(),
+            )
+        except UpdateError as err:
+            if condition_failed(err):
+                return False
+            raise
+        return True
+
+    return sum(in_parallel(add, [user for user in users if user.order_shard is None]))
+
+
+def order_index_complete() -> bool:
+    """Whether every user is in `by_created_at` (set by `mark_order_index_complete`)."""
+    return get_or_none(ConfigModel, *_ORDER_INDEX_STATE, consistent=True) is not None
+
+
+def mark_order_index_complete(now: str) -> None:
+    try:
+        item = ConfigModel(*_ORDER_INDEX_STATE, created_at=now, updated_at=now)
+        item.save(condition=ConfigModel.id.does_not_exist())
+    except PutError as err:
+        if not condition_failed(err):
+            raise
