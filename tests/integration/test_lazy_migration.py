@@ -97,6 +97,21 @@ def test_a_wrong_password_or_an_unknown_email_is_the_same_401_and_creates_nothin
     assert stored_user("old@example.com") is None and stored_user("nobody@example.com") is None
 
 
+def test_a_throttled_source_is_refused_before_the_verifier_is_asked(
+    verifier: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ums import sessions
+
+    monkeypatch.setattr(sessions, "SOURCE_MAX_FAILURES", 3)  # failed sign-ins from one address
+    for n in range(3):
+        assert sign_in(f"nobody{n}@example.com", LEGACY_PASSWORD).status == 401
+    assert len(verifier.calls) == 3
+    throttled = sign_in("old@example.com", LEGACY_PASSWORD)  # a real legacy user, from that address
+    assert throttled.status == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert len(verifier.calls) == 3  # the legacy system was not asked
+    assert stored_user("old@example.com") is None
+
+
 @pytest.mark.parametrize("behaviour", ["broken", "garbage", "slow"])
 def test_a_verifier_that_fails_is_a_502_and_creates_nothing(verifier: Verifier, behaviour: str) -> None:
     verifier.behaviour = behaviour

@@ -73,6 +73,7 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
     # Verify first (real or dummy hash: the same cost), so the lock check rides on the one write
     # a sign-in makes anyway instead of costing a read.
     if user is None and legacy_verifier.configured():
+        _raise_if_throttled(account, source_ip)  # a flood of unknown emails stops here, not at the legacy system
         user = legacy_verifier.migrate(credentials.email, password)  # the legacy system checks the password
         verified = user is not None
     elif user is None:
@@ -96,15 +97,29 @@ def sign_in(credentials: UserCredentials | ApiKeyCredentials, source_ip: str = "
         rehashed = passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
         tokens = _start_session(user.id, f"ums:{user.id}", int(user.token_generation), counters, user, rehashed)
     except Throttled as throttled:
-        metrics.add_metric(name="SignInsThrottled", unit=MetricUnit.Count, value=1)
-        logger.warning("Sign-in throttled", extra={"retry_after": throttled.retry_after})
-        raise TooManyRequests(THROTTLED, throttled.retry_after) from None
+        raise _too_many(throttled) from None
     except NotFound:  # the user was deleted meanwhile
         raise Unauthorized(WRONG_CREDENTIALS) from None
     metrics.add_metric(name="SignIns", unit=MetricUnit.Count, value=1)
     logger.append_keys(user_id=user.id)  # on the request's INFO line
     logger.debug("User signed in")
     return tokens
+
+
+def _raise_if_throttled(account: str, source_ip: str) -> None:
+    """429 if an unknown email's sign-in would be throttled (a read: the attempt's write comes
+    only after the legacy verifier has answered)."""
+    now = int(time.time())
+    try:
+        session_store.raise_if_locked(_counters(account, 0, source_ip, now), now)
+    except Throttled as throttled:
+        raise _too_many(throttled) from None
+
+
+def _too_many(throttled: Throttled) -> TooManyRequests:
+    metrics.add_metric(name="SignInsThrottled", unit=MetricUnit.Count, value=1)
+    logger.warning("Sign-in throttled", extra={"retry_after": throttled.retry_after})
+    return TooManyRequests(THROTTLED, throttled.retry_after)
 
 
 def start_user_session(user: User) -> dict[str, str]:

@@ -189,6 +189,15 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+def raise_if_locked(counters: list[Counter], now: int) -> None:
+    """`Throttled` if a counter would refuse an attempt at `now` (one BatchGetItem, nothing
+    counted): for a check that must come before the attempt's own write."""
+    items = {item.pk: item for item in RateLimitModel.batch_get([c.key for c in counters], consistent_read=True)}
+    wait = max(counter.retry_after(items.get(counter.key), now) for counter in counters)
+    if wait > 0:
+        raise Throttled(wait)
+
+
 def record_failure(counters: list[Counter], now: int) -> None:
     """Counts a failed sign-in on every counter, in one transaction; `Throttled` (and nothing
     counted) if one of them is locked."""
