@@ -231,6 +231,8 @@ def needs(stack: Stack, service: str, operation: str, params: dict[str, Any]) ->
             )
             for b in sorted(buses)
         ]
+    if service == "lambda" and operation == "Invoke":
+        return [Need("lambda:InvokeFunction", (str(params.get("FunctionName", "*")),))]
     if service == "sqs":
         name = str(params.get("QueueName") or str(params.get("QueueUrl", "*")).rstrip("/").rpartition("/")[2])
         # SQS authorizes a batch call by its single action (SendMessageBatch needs sqs:SendMessage).

@@ -21,7 +21,7 @@ from local_stack.aws import create_resources, prepare_in_process_moto
 # Two costs that say nothing about the service are paid once per session instead of per test:
 # boto3's default session (each new one parses the service models again), and the RSA key moto
 # makes for every KMS key, symmetric ones included, which only asymmetric Sign/Verify would use.
-FRESH_BACKENDS_SAME_SESSION: DefaultConfig = {"core": {"reset_boto3_session": False}}
+FRESH_BACKENDS_SAME_SESSION: DefaultConfig = {"core": {"reset_boto3_session": False}, "lambda": {"use_docker": False}}
 # (models.py imports the function by name: that name is the one to replace, though not exported.)
 moto.kms.models.generate_private_key = cache(moto.kms.utils.generate_private_key)  # type: ignore[attr-defined]
 # The same for the stack's access-token signing keys, made by the SigningKey custom resource in

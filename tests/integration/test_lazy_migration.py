@@ -130,3 +130,63 @@ def test_a_reset_request_moves_the_user_over_without_a_password(verifier: Verifi
     assert user.reset_token_hash  # the mail's link sets the password
     assert sign_in("old@example.com", LEGACY_PASSWORD).status == 401  # the reset is how they get in now
     assert call("RequestResetFunction", {"email": "nobody@example.com"}).status == 404
+
+
+# --- a Lambda function as the verifier ----------------------------------------------------------
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:legacy-verifier"
+
+
+@pytest.fixture
+def function_verifier(aws: None, setting: Callable[[str, str], None], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """LegacyVerifierUrl set to a function's ARN: its IAM (the template's, for that parameter)
+    enforced; moto's Lambda without Docker answers each invoke with the next queued result."""
+    import requests
+
+    from local_stack import iam
+    from local_stack.template import Stack
+
+    stack = Stack({"LegacyVerifierUrl": FUNCTION_ARN})
+    monkeypatch.setattr(iam, "_enforcer", iam.Enforcer(stack, *iam.expanded_policies(stack)))
+    setting("LEGACY_VERIFIER_URL", FUNCTION_ARN)
+    setting("LEGACY_VERIFIER_KEY_SECRET", "")  # as the template sets it for a function: no key
+
+    def answers(*results: str) -> None:
+        queued = requests.post(
+            "http://motoapi.amazonaws.com/moto-api/static/lambda-simple/response",
+            json={"results": list(results), "region": "us-east-1"},
+            timeout=5,
+        )
+        assert queued.status_code == 201
+
+    return answers
+
+
+def test_a_function_as_verifier_moves_the_user_over_or_refuses_with_null(function_verifier: Any) -> None:
+    profile = {**LEGACY_USERS["old@example.com"], "plan": "gold"}
+    function_verifier(json.dumps(profile), "null")
+    first = sign_in("old@example.com", LEGACY_PASSWORD)
+    assert first.status == 200, first.body
+    user = stored_user("old@example.com")
+    assert user.id == "555b9225bffebc31068b4567" and user.profile["plan"] == "gold"
+    refused = sign_in("nobody@example.com", LEGACY_PASSWORD)
+    assert (refused.status, refused.message) == (401, "Invalid email or password")
+    assert stored_user("nobody@example.com") is None
+
+
+@pytest.mark.parametrize("answer", ['["not", "a", "profile"]', "not json", "x" * 70_000])
+def test_a_function_answering_anything_else_is_a_502(function_verifier: Any, answer: str) -> None:
+    function_verifier(answer)
+    failed = sign_in("old@example.com", LEGACY_PASSWORD)
+    assert (
+        failed.status == 502 and failed.message == "The legacy user store did not answer as expected; try again shortly"
+    )
+    assert stored_user("old@example.com") is None
+
+
+def test_a_function_verifier_needs_its_invoke_permission(aws: None, setting: Callable[[str, str], None]) -> None:
+    """Under the template's default (no verifier), the functions may not invoke one: AWS would
+    refuse, so the local IAM check does, and the sign-in is a 502, not a user."""
+    setting("LEGACY_VERIFIER_URL", FUNCTION_ARN)
+    assert sign_in("old@example.com", LEGACY_PASSWORD).status == 502
+    assert stored_user("old@example.com") is None

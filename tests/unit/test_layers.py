@@ -39,6 +39,7 @@ OTHER_AWS = {
     "ums.signing_keys": "Secrets Manager (writing the token signing keys on rotation)",
     "ums.runtime_sdk": "none (reads the SDK's version)",
     "ums.failure_queue": "SQS (the automation's failure queue, listed and redriven)",
+    "ums.legacy_verifier": "Lambda (a legacy verifier given as a function ARN)",
 }
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 # The HTTP edge: requests in, responses out. Logic does not import it.

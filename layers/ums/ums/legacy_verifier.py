@@ -2,16 +2,18 @@
 migration" trigger, done as configuration: the `LegacyVerifierUrl` template parameter).
 
 When a sign-in or a reset request names an email this service does not know, it asks the
-legacy verifier once, with one POST of JSON over HTTPS:
+legacy verifier once, with one request of JSON:
 
     {"email": "...", "password": "..."}   (a sign-in)
     {"email": "..."}                      (a reset request: no password to check)
 
-with the header `X-UMS-Verifier-Key: <the LegacyVerifierKey secret>`, so the endpoint can tell
-this stack from anyone else. It answers 200 with the user's profile (a JSON object: `id`,
-`email_verified`, `created_at`, `mobile` and any other fields, as an import row takes them;
-`password_hash` is ignored: the password itself was just proved), or 401, 403 or 404 for a
-wrong password or an unknown user. The user is then created here with an Argon2id hash of the
+The verifier is an HTTPS endpoint, POSTed to with the header `X-UMS-Verifier-Key: <the
+LegacyVerifierKey secret>` so it can tell this stack from anyone else; it answers 200 with the
+user's profile (a JSON object: `id`, `email_verified`, `created_at`, `mobile` and any other
+fields, as an import row takes them; `password_hash` is ignored: the password itself was just
+proved), or 401, 403 or 404 for a wrong password or an unknown user. Or it is a Lambda function
+(its ARN), invoked with the request as its event (IAM is the authentication); it returns the
+profile, or null for a wrong password or an unknown user. The user is then created here with an Argon2id hash of the
 password (a reset: with none, so the mailed link sets it) and the profile, and the sign-in goes
 on as for any user. Nothing is retried: a timeout (LEGACY_TIMEOUT_SECONDS), a network error or
 any other answer is a 502 that names the legacy user store, and nothing is created.
@@ -24,6 +26,7 @@ the answer to a wrong password is the same 401 either way.
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -77,19 +80,35 @@ def migrate(email: str, password: str | None) -> User | None:
 
 
 def _ask(email: str, password: str | None) -> dict[str, Any] | None:
+    """The verifier's profile of the user; None when it refuses (a wrong password, an unknown user)."""
+    body = json.dumps({"email": email, **({"password": password} if password is not None else {})}).encode()
+    target = settings().legacy_verifier_url
+    raw = _invoke(target, body) if target.startswith("arn:") else _post(target, body)
+    if raw is None:
+        return None
+    try:
+        profile = json.loads(raw if len(raw) <= MAX_ANSWER_BYTES else b"")
+    except ValueError:
+        profile = "not JSON"  # refused below, as any answer but an object is
+    if profile is None and target.startswith("arn:"):
+        return None  # a function's refusal
+    if not isinstance(profile, dict):
+        logger.warning("Legacy verifier answered something other than a JSON object")
+        raise UpstreamUnavailable(UNAVAILABLE)
+    return profile
+
+
+def _post(url: str, body: bytes) -> bytes | None:
+    """The HTTPS verifier's answer; None for a refusal (401, 403, 404)."""
     import urllib.error  # here: only a stack with a legacy verifier pays for loading them
     import urllib.request
 
-    body = json.dumps({"email": email, **({"password": password} if password is not None else {})}).encode()
     request = urllib.request.Request(  # noqa: S310 (the URL is the operator's https:// parameter)
-        settings().legacy_verifier_url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "X-UMS-Verifier-Key": _key()},
+        url, data=body, method="POST", headers={"Content-Type": "application/json", "X-UMS-Verifier-Key": _key()}
     )
     try:
         with urllib.request.urlopen(request, timeout=LEGACY_TIMEOUT_SECONDS) as answer:  # noqa: S310
-            raw = answer.read(MAX_ANSWER_BYTES + 1)
+            return bytes(answer.read(MAX_ANSWER_BYTES + 1))
     except urllib.error.HTTPError as err:
         if err.code in REFUSED:
             return None
@@ -98,14 +117,33 @@ def _ask(email: str, password: str | None) -> dict[str, Any] | None:
     except (urllib.error.URLError, TimeoutError, OSError) as err:
         logger.warning("Legacy verifier unreachable", extra={"error": type(err).__name__})
         raise UpstreamUnavailable(UNAVAILABLE) from None
+
+
+def _invoke(arn: str, body: bytes) -> bytes:
+    """The verifier function's answer (its return value as JSON); 502 when it fails or times out."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        profile = json.loads(raw) if len(raw) <= MAX_ANSWER_BYTES else None
-    except ValueError:
-        profile = None
-    if not isinstance(profile, dict):
-        logger.warning("Legacy verifier answered something other than a JSON object")
+        answer = _lambda_client().invoke(FunctionName=arn, Payload=body)
+    except (BotoCoreError, ClientError) as err:
+        logger.warning("Legacy verifier unreachable", extra={"error": type(err).__name__})
+        raise UpstreamUnavailable(UNAVAILABLE) from None
+    if answer.get("FunctionError"):
+        logger.warning("Legacy verifier failed", extra={"error": answer["FunctionError"]})
         raise UpstreamUnavailable(UNAVAILABLE)
-    return profile
+    return bytes(answer["Payload"].read(MAX_ANSWER_BYTES + 1))
+
+
+@cache
+def _lambda_client() -> Any:
+    """One Lambda client per execution environment: no retries, and the HTTPS path's timeout."""
+    import boto3
+    from botocore.config import Config
+
+    timeouts = Config(
+        connect_timeout=LEGACY_TIMEOUT_SECONDS, read_timeout=LEGACY_TIMEOUT_SECONDS, retries={"total_max_attempts": 1}
+    )
+    return boto3.client("lambda", config=timeouts)
 
 
 def _key() -> str:
