@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
@@ -377,7 +377,11 @@ class OrderPage:
 
 def order_position(user: User) -> str:
     """Where a shard's reading goes on after `user` (the index key, as text for a cursor)."""
-    return json.dumps([user.created_at, user.pk])
+    return _position(user.created_at, user.pk)
+
+
+def _position(created_at: str, pk: str) -> str:
+    return json.dumps([created_at, pk])
 
 
 def created_order_round(starts: Mapping[int, str], descending: bool, page_size: int) -> list[OrderPage]:
@@ -400,7 +404,7 @@ def _order_page(shard: int, after: str, descending: bool, size: int) -> OrderPag
     keys = [item["pk"]["S"] for item in page.get("Items", [])]
     users = {user.pk: user for user in UserModel.batch_get(keys, consistent_read=True)} if keys else {}
     last = page.get("LastEvaluatedKey")
-    resume = json.dumps([last["created_at"]["S"], last["pk"]["S"]]) if last else None
+    resume = _position(last["created_at"]["S"], last["pk"]["S"]) if last else None
     return OrderPage(shard, [users[key] for key in keys if key in users], resume)
 
 
@@ -424,14 +428,9 @@ def add_to_order_index(users: Sequence[User]) -> int:
 
 
 def order_index_complete() -> bool:
-    """Whether every user is in `by_created_at` (set by `mark_order_index_complete`)."""
-    return get_or_none(ConfigModel, *_ORDER_INDEX_STATE, consistent=True) is not None
+    """Whether every user is in `by_created_at` (set by `mark_order_index_complete`, never unset)."""
+    return get_or_none(ConfigModel, *_ORDER_INDEX_STATE) is not None
 
 
 def mark_order_index_complete(now: str) -> None:
-    try:
-        item = ConfigModel(*_ORDER_INDEX_STATE, created_at=now, updated_at=now)
-        item.save(condition=ConfigModel.id.does_not_exist())
-    except PutError as err:
-        if not condition_failed(err):
-            raise
+    ConfigModel(*_ORDER_INDEX_STATE, created_at=now, updated_at=now).save()
