@@ -32,8 +32,8 @@ class SerializedApp:
     """Runs moto's WSGI app one request at a time, and shows successful SES v2 SendEmail
     requests to `on_mail`.
 
-    moto's backends are not thread-safe (a failed transaction restores a deep copy of the whole
-    table, undoing writes made meanwhile); DynamoDB is. Serializing requests keeps every call
+    moto's backends are not thread-safe (a failed transaction puts back what it found, undoing
+    writes made meanwhile); DynamoDB is. Serializing requests keeps every call
     atomic, as it is in AWS, while the handlers above still run concurrently.
     """
 
