@@ -3,40 +3,19 @@ oldest or newest first over more users than a page, with a condition, offset and
 cursor to the end; and users made before the index, put in it by the deploy's UsersIndex
 custom resource or `POST /management/users/reindex`."""
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from helpers import FUNCTIONS, Answer, call, manage, sign_in, sign_up
+from helpers import FUNCTIONS, call, manage, sign_in, sign_up
+from test_users_paging import page_through, select
 
 READ_ALL = {"subjects": ["ums:<.*>"], "resources": ["ums.users"], "actions": {"read": []}}
 NEWEST = [{"fields": ["created_at"], "direction": "desc"}]
 OLDEST = [{"fields": ["created_at"], "direction": "asc"}]
 START = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-def select(token: str, **params: Any) -> Answer:
-    query = "&".join(
-        f"{name}={value if name == 'cursor' else quote(json.dumps(value[0] if name == 'order' else value))}"
-        for name, value in params.items()
-    )
-    return call("UsersSelectFunction", token=token, query=query)
-
-
-def page_through(token: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
-    records: list[dict[str, Any]] = []
-    pages, cursor = 0, None
-    while True:
-        answer = select(token, **params, **({"cursor": cursor} if cursor else {}))
-        assert answer.status == 200, answer.body
-        records += answer.body
-        pages += 1
-        cursor = answer.headers.get("X-Next-Cursor")
-        if cursor is None:
-            return records, pages
 
 
 @pytest.fixture
