@@ -447,7 +447,8 @@ MILLION = 1_000_000
 def users_select(client: Client, counter: AwsCalls, users: int) -> dict[str, Any]:
     """Selects over `users` users: an email equality (the index), a limit without order (stops
     at enough matches), a rare match with a limit, the newest users (the created_at index, with
-    and without a condition), and a condition that must read everything;
+    and without a condition), the first by email (its index), and a condition that must read
+    everything;
     each with its DynamoDB calls, Scan pages and items read. Then the 1 M-user model: pages
     (scaled from the full scan's) at SCAN_PAGE_LATENCY_MS a page, serially and in rounds of
     ScanSegments parallel pages."""
@@ -482,6 +483,7 @@ def users_select(client: Client, counter: AwsCalls, users: int) -> dict[str, Any
         "rare match, limit 1": ([{"field": "email"}, "like", f"crowd{rare}@%"], {"limit": 1}, None),
         "newest 10 (created_at index)": (None, {"limit": 10}, newest),
         "newest 10 with age > 80 (index, filtered)": ([{"field": "age"}, ">", 80], {"limit": 10}, newest),
+        "first 10 by email (email order index)": (None, {"limit": 10}, {"fields": ["email"], "direction": "asc"}),
         "age > 80 and active (all read)": (
             [{"field": "age"}, ">", 80, "and", {"field": "active"}, "=", True],
             None,

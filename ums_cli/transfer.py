@@ -1,6 +1,6 @@
 """`ums users import FILE` and `ums users export`: users in from JSON Lines or CSV, in batches of
 the management API's import route, and out as JSON Lines, page by page with the export cursor.
-`ums users reindex`: the reindex route's passes, until every user is in `by_created_at`.
+`ums users reindex`: the reindex route's passes, until every user is in the order indexes.
 Both show progress on stderr (a bar with rate and ETA on a terminal, a line every 10% or 5,000
 users otherwise) and say how to go on when they stop."""
 
@@ -199,8 +199,8 @@ def export_command(client: Client, args: argparse.Namespace) -> None:
 
 
 def reindex_command(client: Client, args: argparse.Namespace) -> dict[str, Any]:
-    """Puts every user made before the `by_created_at` index in it, a request's pass at a time
-    (`--cursor` goes on from a stopped run); then `order` by created_at reads the index."""
+    """Puts every user made before the order indexes in them, a request's pass at a time
+    (`--cursor` goes on from a stopped run); then `order` by created_at or email reads them."""
     if args.target:
         raise UsageError("users reindex takes no argument")
     cursor = args.cursor

@@ -1,5 +1,5 @@
-"""POST /management/users/reindex?cursor= (IAM-signed): puts the users made before the
-`by_created_at` index in it, for one request's time; and the UsersIndex custom resource, which
+"""POST /management/users/reindex?cursor= (IAM-signed): puts the users made before the order
+indexes in them, for one request's time; and the UsersIndex custom resource, which
 does the same on every deploy for as long as it may."""
 
 from typing import Any

@@ -155,7 +155,7 @@ def test_reindex_puts_an_older_stacks_users_in_the_created_at_index(hurried_stac
     ]
     for pk in keys:
         db.update_item(TableName=users_table, Key={"pk": pk}, UpdateExpression="REMOVE order_shard")
-    db.delete_item(TableName=config_table, Key={"kind": {"S": "users-index"}, "id": {"S": "by_created_at"}})
+    db.delete_item(TableName=config_table, Key={"kind": {"S": "users-index"}, "id": {"S": "order-shards"}})
     done = ums(hurried_stack, "--json", "users", "reindex")
     assert json.loads(done.stdout) == {"updated": len(keys), "complete": True}
     assert "users updated so far" in done.stderr  # it took more than one request

@@ -1,7 +1,7 @@
-"""GET /ums/users ordered by created_at through the `by_created_at` index (issue 14, part 1):
+"""GET /ums/users ordered by created_at or email through their order indexes (issue 14, part 1):
 oldest or newest first over more users than a page, with a condition, offset and limit, the
-cursor to the end; and users made before the index, put in it by the deploy's UsersIndex
-custom resource or `POST /management/users/reindex`."""
+cursor to the end; emails in the order a sort gives; and users made before the indexes, put in
+them by the deploy's UsersIndex custom resource or `POST /management/users/reindex`."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -43,15 +43,15 @@ def add_users(count: int, *, indexed: bool = True) -> None:
 
 @pytest.fixture
 def index_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """The shards of every by_created_at page read; a scan fails the test."""
+    """The shards of every order index page read; a scan fails the test."""
     from ums.store import users as user_store
 
     shards: list[int] = []
     read_page = user_store._order_page
 
-    def recorded(shard: int, after: str, descending: bool, size: int) -> Any:
+    def recorded(field: str, shard: int, after: str, descending: bool, size: int) -> Any:
         shards.append(shard)
-        return read_page(shard, after, descending, size)
+        return read_page(field, shard, after, descending, size)
 
     def no_scan(*args: Any) -> Any:
         raise AssertionError("scanned")
@@ -99,6 +99,30 @@ def test_the_cursor_pages_the_index_to_the_end_in_order_every_user_once(
     assert refused.status == 400 and refused.message.startswith("cursor is not one this service issued")
 
 
+EMAIL_ASC = [{"fields": ["email"], "direction": "asc"}]
+EMAIL_DESC = [{"fields": ["email"], "direction": "desc"}]
+
+
+def test_email_order_reads_its_index_in_the_order_a_sort_gives(token: str, index_reads: list[int]) -> None:
+    add_users(120)
+    assert sign_up("Zoe@example.com").status == 201  # as stored: "Z" sorts before "a"
+    emails, pages = page_through(token, order=EMAIL_ASC, outputs=["email"], range={"limit": 50})
+    assert [r["email"] for r in emails] == sorted(r["email"] for r in emails) and pages == 3
+    assert emails[0] == {"email": "Zoe@example.com"} and len(emails) == 122
+    last = select(token, order=EMAIL_DESC, outputs=["email"], range={"limit": 3})
+    assert last.body == emails[:-4:-1]
+    assert index_reads  # no scan (the fixture refuses one)
+
+
+def test_without_the_email_index_email_order_sorts_in_memory_the_same(token: str, setting: Any) -> None:
+    add_users(60)
+    indexed = select(token, order=EMAIL_DESC, outputs=["email"], range={"limit": 10})
+    setting("EMAIL_ORDER_INDEX", "false")  # a stack deployed with EmailOrderIndex=false
+    sorted_here = select(token, order=EMAIL_DESC, outputs=["email"], range={"limit": 10})
+    assert indexed.status == sorted_here.status == 200 and indexed.body == sorted_here.body
+    assert "X-Next-Cursor" in indexed.headers and "X-Next-Cursor" not in sorted_here.headers
+
+
 def test_users_made_before_the_index_are_put_in_it_by_reindex(
     token: str, monkeypatch: pytest.MonkeyPatch, setting: Any
 ) -> None:
@@ -106,7 +130,7 @@ def test_users_made_before_the_index_are_put_in_it_by_reindex(
     from ums.store.models import ConfigModel
 
     assert user_store.order_index_complete()  # the deploy's pass found an empty table
-    ConfigModel("users-index", "by_created_at").delete()  # as a stack deployed before the index
+    ConfigModel("users-index", "order-shards").delete()  # as a stack deployed before the index
     add_users(120, indexed=False)
     scans: list[int] = []
     scan_page = user_store._scan_page
@@ -144,7 +168,7 @@ def test_the_deploy_pass_puts_users_in_the_index(token: str) -> None:
 
     from local_stack.custom_resources import run_custom_resources
 
-    ConfigModel("users-index", "by_created_at").delete()
+    ConfigModel("users-index", "order-shards").delete()
     add_users(40, indexed=False)
     assert run_custom_resources(STACK, FUNCTIONS)["UsersIndex"] == {"Updated": "40", "Complete": "true"}
     assert all(user.order_shard for user in UserModel.scan(UserModel.pk.startswith("user#")))

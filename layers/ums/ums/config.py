@@ -52,6 +52,7 @@ class Settings:
     default_mails: frozenset[str]  # events (or `all`) whose default mail goes out when no automation exists
     select_deadline_seconds: float  # /ums/users stops matching after this (below the 30 s timeout)
     scan_segments: int  # a /ums/users scan reads this many segments in parallel
+    email_order_index: bool  # the users table has `by_email_order` (template: EmailOrderIndex)
     # Argon2id cost; the defaults are OWASP's minimum (m = 19 MiB, t = 2, p = 1); see _argon2_cost.
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -97,6 +98,7 @@ def settings() -> Settings:
         default_mails=_default_mails(env.get("DEFAULT_MAILS", "all")),
         select_deadline_seconds=float(env.get("SELECT_DEADLINE_SECONDS", "20")),
         scan_segments=min(MAX_SCAN_SEGMENTS, max(1, int(env.get("SCAN_SEGMENTS", "8")))),
+        email_order_index=_flag(env.get("EMAIL_ORDER_INDEX", "true")),
         argon2_time_cost=time_cost,
         argon2_memory_kib=memory_kib,
         argon2_parallelism=parallelism,

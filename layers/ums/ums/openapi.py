@@ -829,7 +829,7 @@ def management_paths() -> dict[str, Schema]:
     }
     paths["/management/users/reindex"] = {
         "post": op(
-            "Put users made before the `by_created_at` index in it, for one request's time; "
+            "Put users made before the order indexes (`created_at`, `email`) in them, for one request's time; "
             "`X-Next-Cursor` goes on (`ums users reindex` follows it)",
             "Management: users",
             SIGV4,

@@ -1,8 +1,8 @@
 """Users CRUD (`/ums/users`): select, update and delete users with Jexia's conditions, for
 callers a policy allows. An email or id equality in the condition is one read; a select
-ordered by `created_at` alone reads the `by_created_at` index in that order (once every user is
-in it); anything else is a parallel scan (SCAN_SEGMENTS segments, a page of each at a time),
-and `order` then sorts in memory. Every request has a
+ordered by `created_at` or `email` alone reads that field's order index (once every user is in
+it); anything else is a parallel scan (SCAN_SEGMENTS segments, a page of each at a time), and
+`order` then sorts in memory. Every request has a
 deadline (SELECT_DEADLINE_SECONDS): a select that reaches it answers with what it matched and a
 cursor to go on; an update or delete still matching is a 400 that changed nothing, and one whose
 writes reach it stops there and answers with the users it did change."""
@@ -38,9 +38,9 @@ from ums.users import email_key, new_user, public_record
 ORDER_SCAN_MAX_USERS = 10_000
 ORDER_TOO_BIG = (
     "order needs every matching user in memory, and this condition scans more than {users:,} users: "
-    "narrow cond (an email or id equality is one read), order by created_at alone (an index, once "
-    "`ums users reindex` has run), or drop order and page with range.limit and the X-Next-Cursor "
-    "cursor (order then sorts each page)"
+    "narrow cond (an email or id equality is one read), order by created_at alone (or email, with the "
+    "EmailOrderIndex parameter), which reads an index, or drop order and page with range.limit and the "
+    "X-Next-Cursor cursor (order then sorts each page)"
 )
 TOO_SLOW = (
     "The condition took too long to match (over {seconds:g} s): narrow it, "
@@ -88,7 +88,8 @@ def select(subject: str, params: dict[str, list[str]]) -> Selection:
 def selected(params: dict[str, list[str]], record: Callable[[User], dict[str, Any]]) -> Selection:
     """The users the query `params` selects, each as `record` shows it. Unordered, reading stops
     at `offset + limit` matches or at the deadline, and the answer carries a cursor when users
-    are left unread; so too ordered by `created_at` alone, read in that order from its index.
+    are left unread; so too ordered by `created_at` or `email` alone, read in that order from
+    its index.
     Ordered otherwise, every match is needed: a scan that reads more than ORDER_SCAN_MAX_USERS
     users or reaches the deadline is a 400, unless the caller pages with a cursor (then each
     page is sorted)."""
@@ -98,19 +99,19 @@ def selected(params: dict[str, list[str]], record: Callable[[User], dict[str, An
         if query.cursor is not None:
             raise BadRequest(cursors.INVALID)  # an index lookup never issues one
         return Selection(apply_window([record(u) for u in found], query), None)
-    descending = _created_order(query)
-    ordering = "" if descending is None else f"created_at {'desc' if descending else 'asc'}"
+    indexed = _index_order(query)
+    ordering = f"{indexed[0]} {'desc' if indexed[1] else 'asc'}" if indexed else ""
     digest = cursors.condition_digest(params.get("cond", [""])[0], ordering)
     cursor = cursors.decode(query.cursor, digest) if query.cursor is not None else None
     skip = cursor.skip if cursor else query.offset
     wanted = None if query.limit is None else min(skip + query.limit, sys.maxsize)  # a huge limit: no limit
     scan: _Reader
-    if descending is not None:
+    if indexed:
         page = user_store.ORDER_PAGE_MAX if query.condition or wanted is None else wanted
-        scan = _InCreatedOrder(cursor, _deadline(), descending, page)
+        scan = _InIndexOrder(cursor, _deadline(), *indexed, page)
     else:
         scan = Scan(cursor, _deadline())
-    if query.order and cursor is None and descending is None:
+    if query.order and cursor is None and not indexed:
         records = [record(u) for u in scan.matching(query, limit=ORDER_SCAN_MAX_USERS + 1)]
         if scan.positions:
             raise BadRequest(ORDER_TOO_BIG.format(users=ORDER_SCAN_MAX_USERS) if not scan.late else _too_slow())
@@ -213,12 +214,16 @@ def _indexed(query: Query) -> list[User] | None:
     return [found]
 
 
-def _created_order(query: Query) -> bool | None:
-    """Whether a select is newest first (True) or oldest first (False) through `by_created_at`;
-    None when its order is another, or none, or the index does not hold every user yet."""
-    if len(query.order) != 1 or query.order[0][0] != "created_at" or not user_store.order_index_complete():
+def _index_order(query: Query) -> tuple[str, bool] | None:
+    """(field, descending) when a select's order is one field an order index holds (`created_at`,
+    and `email` when the stack has its index) and every user is in it; else None."""
+    if len(query.order) != 1:
         return None
-    return query.order[0][1]
+    field, descending = query.order[0]
+    indexed = ("created_at", "email") if settings().email_order_index else ("created_at",)
+    if field not in indexed or not user_store.order_index_complete():
+        return None
+    return field, descending
 
 
 class _Reader:
@@ -265,14 +270,17 @@ class Scan(_Reader):
                     self.positions[page.segment] = page.resume_after
 
 
-class _InCreatedOrder(_Reader):
-    """Users oldest or newest first: the shards of `by_created_at`, a page of each at a time
-    (`page_size` users), merged."""
+class _InIndexOrder(_Reader):
+    """Users in `field`'s order (ascending or descending): the shards of its order index, a page
+    of each at a time (`page_size` users), merged."""
 
-    def __init__(self, cursor: cursors.Cursor | None, deadline: float, descending: bool, page_size: int) -> None:
+    def __init__(
+        self, cursor: cursors.Cursor | None, deadline: float, field: str, descending: bool, page_size: int
+    ) -> None:
         super().__init__(cursor, deadline, user_store.ORDER_SHARDS)
         if self.segments != user_store.ORDER_SHARDS or not set(self.positions) <= set(range(self.segments)):
             raise BadRequest(cursors.INVALID)
+        self.field = field
         self.descending = descending
         self.page_size = page_size
 
@@ -289,7 +297,7 @@ class _InCreatedOrder(_Reader):
                     self.late = True
                     return
                 first = False
-                for page in user_store.created_order_round(hungry, self.descending, self.page_size):
+                for page in user_store.order_round(self.field, hungry, self.descending, self.page_size):
                     read[page.shard].extend(page.users)
                     starts[page.shard] = page.resume_after
                     if not page.users and page.resume_after is not None:
@@ -299,10 +307,10 @@ class _InCreatedOrder(_Reader):
                 del self.positions[shard]  # finished, every user of it given out
             if self.positions:
                 pick = (max if self.descending else min)(
-                    self.positions, key=lambda shard: (read[shard][0].created_at, read[shard][0].pk)
+                    self.positions, key=lambda shard: (getattr(read[shard][0], self.field), read[shard][0].pk)
                 )
                 user = read[pick].popleft()
-                self.positions[pick] = user_store.order_position(user)  # read: a stop here goes on after it
+                self.positions[pick] = user_store.order_position(user, self.field)  # a stop here goes on after it
                 yield user
 
 

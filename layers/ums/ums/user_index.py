@@ -1,7 +1,8 @@
-"""`by_created_at` holds every user: users made before it (a stack deployed before the index)
-get their shard from a scan, and once a scan has covered the table the index serves `order` by
-`created_at` (`ums.user_admin`). The deploy runs a pass (the UsersIndex custom resource);
-`ums users reindex` finishes one a deploy could not, a request's time at a time."""
+"""The order indexes (`by_created_at`, `by_email_order`) hold every user: users made before them
+(a stack deployed before the indexes) get their shard from a scan, and once a scan has covered
+the table the indexes serve `order` by `created_at` or `email` (`ums.user_admin`). The deploy
+runs a pass (the UsersIndex custom resource); `ums users reindex` finishes one a deploy could
+not, a request's time at a time."""
 
 from __future__ import annotations
 

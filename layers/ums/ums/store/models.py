@@ -2,7 +2,8 @@
 
 Users table (`pk`):
   `user#<id>`            the user record (GSI `by_email` on `email_key`, GSI `by_mobile` on
-                         `mobile`, GSI `by_created_at` on `order_shard` + `created_at`, keys only)
+                         `mobile`; keys only, GSIs `by_created_at` on `order_shard` + `created_at`
+                         and `by_email_order` on `order_shard` + `email`)
   `email#<lower email>`  uniqueness marker, written in the same transaction as the user
   `mobile#<mobile>`      uniqueness marker, likewise
   `identity#<provider>#<subject>`  an OAuth identity: which user a provider's account signs in as
@@ -17,7 +18,7 @@ Tokens table (`pk`, TTL on `expires_at`, checked on every read as well):
       (account: sha256 of email key and token generation; source: sha256 of the IP or IPv6 /64)
 Events table (`id`, stream NEW_IMAGE, TTL on `expires_at`): the outbox and audit trail.
 Config table (`kind`, `id`): integrations, automations, templates, applications; and
-  `users-index`/`by_created_at` once every user is in that index (`ums users reindex`).
+  `users-index`/`order-shards` once every user has its shard (`ums users reindex`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,17 @@ class ByCreatedAtIndex(GlobalSecondaryIndex["UserModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class ByEmailOrderIndex(GlobalSecondaryIndex["UserModel"]):
+    """Users by email (as stored), in ORDER_SHARDS shards, keys only (template: EmailOrderIndex)."""
+
+    class Meta:
+        index_name = "by_email_order"
+        projection = KeysOnlyProjection()
+
+    order_shard = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
 class UserModel(Model):
     class Meta:
         table_name = settings().users_table
@@ -95,11 +107,12 @@ class UserModel(Model):
     reset_token_hash = UnicodeAttribute(null=True)  # the one reset token still valid, if any
     email_verified = BooleanAttribute(null=True)  # missing: not verified (users from before verification)
     identities = UnicodeSetAttribute(null=True)  # keys of its OAuth identity items (deleted with it)
-    order_shard = UnicodeAttribute(null=True)  # its shard of `by_created_at` (missing: made before it)
+    order_shard = UnicodeAttribute(null=True)  # its shard of the order indexes (missing: made before them)
 
     by_email = ByEmailIndex()
     by_mobile = ByMobileIndex()
     by_created_at = ByCreatedAtIndex()
+    by_email_order = ByEmailOrderIndex()
 
     @staticmethod
     def key_for(user_id: str) -> str:

@@ -355,11 +355,11 @@ def delete_tokens(user_id: str) -> int:
     return deleted
 
 
-# --- `by_created_at`: users in creation order -------------------------------------------------
+# --- the order indexes: users by `created_at` (`by_created_at`) or `email` (`by_email_order`) ---
 
 ORDER_SHARDS = 8
 ORDER_PAGE_MAX = 100  # keys a page: one BatchGetItem reads their users
-_ORDER_INDEX_STATE = ("users-index", "by_created_at")  # config item: every user is in the index
+_ORDER_INDEX_STATE = ("users-index", "order-shards")  # config item: every user has its shard
 
 
 def _order_shard(user_id: str) -> str:
@@ -368,48 +368,47 @@ def _order_shard(user_id: str) -> str:
 
 @dataclass(frozen=True)
 class OrderPage:
-    """One page of one shard of `by_created_at`, its users read (those deleted meanwhile left out)."""
+    """One page of one shard of an order index, its users read (those deleted meanwhile left out)."""
 
     shard: int
     users: list[User]
     resume_after: str | None  # the position to read on from; None: the shard is finished
 
 
-def order_position(user: User) -> str:
-    """Where a shard's reading goes on after `user` (the index key, as text for a cursor)."""
-    return _position(user.created_at, user.pk)
+def order_position(user: User, field: str) -> str:
+    """Where a shard's reading in `field`'s order goes on after `user` (the index key, as text)."""
+    return _position(getattr(user, field), user.pk)
 
 
-def _position(created_at: str, pk: str) -> str:
-    return json.dumps([created_at, pk])
+def _position(value: str, pk: str) -> str:
+    return json.dumps([value, pk])
 
 
-def created_order_round(starts: Mapping[int, str], descending: bool, page_size: int) -> list[OrderPage]:
+def order_round(field: str, starts: Mapping[int, str], descending: bool, page_size: int) -> list[OrderPage]:
     """A page of each shard in `starts` ({shard: `order_position` to read on after, "" at its
-    start}), oldest first or newest first, read in parallel: a Query for the keys, then one
-    BatchGetItem for their users."""
+    start}) of `field`'s order index (`created_at` or `email`), ascending or descending, read
+    in parallel: a Query for the keys, then one BatchGetItem for their users."""
     limit = max(1, min(page_size, ORDER_PAGE_MAX))
-    return in_parallel(lambda entry: _order_page(entry[0], entry[1], descending, limit), sorted(starts.items()))
+    return in_parallel(lambda entry: _order_page(field, *entry, descending, limit), sorted(starts.items()))
 
 
-def _order_page(shard: int, after: str, descending: bool, size: int) -> OrderPage:
+def _order_page(field: str, shard: int, after: str, descending: bool, size: int) -> OrderPage:
+    index = UserModel.by_created_at if field == "created_at" else UserModel.by_email_order
     start = None
     if after:
-        created_at, pk = json.loads(after)
-        start = {"order_shard": {"S": str(shard)}, "created_at": {"S": created_at}, "pk": {"S": pk}}
-    found = UserModel.by_created_at.query(
-        str(shard), scan_index_forward=not descending, last_evaluated_key=start, page_size=size
-    )
+        value, pk = json.loads(after)
+        start = {"order_shard": {"S": str(shard)}, field: {"S": value}, "pk": {"S": pk}}
+    found = index.query(str(shard), scan_index_forward=not descending, last_evaluated_key=start, page_size=size)
     page = next(found.page_iter)  # one request
     keys = [item["pk"]["S"] for item in page.get("Items", [])]
     users = {user.pk: user for user in UserModel.batch_get(keys, consistent_read=True)} if keys else {}
     last = page.get("LastEvaluatedKey")
-    resume = _position(last["created_at"]["S"], last["pk"]["S"]) if last else None
+    resume = _position(last[field]["S"], last["pk"]["S"]) if last else None
     return OrderPage(shard, [users[key] for key in keys if key in users], resume)
 
 
 def add_to_order_index(users: Sequence[User]) -> int:
-    """Gives each of `users` made before `by_created_at` its shard, in parallel; how many it
+    """Gives each of `users` made before the order indexes its shard, in parallel; how many it
     changed (a user deleted meanwhile is not brought back, one given a shard already is left)."""
 
     def add(user: User) -> bool:
@@ -428,7 +427,8 @@ def add_to_order_index(users: Sequence[User]) -> int:
 
 
 def order_index_complete() -> bool:
-    """Whether every user is in `by_created_at` (set by `mark_order_index_complete`, never unset)."""
+    """Whether every user has its shard, so the order indexes hold every user (set by
+    `mark_order_index_complete`, never unset)."""
     return get_or_none(ConfigModel, *_ORDER_INDEX_STATE) is not None
 
 
