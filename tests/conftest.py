@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import moto.kms.models
 import moto.kms.utils
 import pytest
@@ -29,6 +31,12 @@ moto.kms.models.generate_private_key = cache(moto.kms.utils.generate_private_key
 _SIGNING_KEYS = itertools.cycle([signing_keys.generate_private_key() for _ in range(4)])
 signing_keys.generate_private_key = lambda: next(_SIGNING_KEYS)
 prepare_in_process_moto()  # threads of a handler (the users scan, the import) and of a test
+# PynamoDB keeps a botocore session per thread, and each test's fresh connections (reset_aws_clients)
+# make the store's pool threads (a scan's segments, which every stack's UsersIndex custom resource
+# reads) build new sessions: each would read botocore's service models from disk again. One data
+# loader for every session reads each model once per process.
+_LOADER = botocore.loaders.create_loader()
+botocore.session.create_loader = lambda *_: _LOADER
 
 
 @pytest.fixture
