@@ -20,7 +20,6 @@ from urllib.parse import quote
 from ums_cli.client import Client, UsageError
 
 BATCH = 100  # the import route's most
-LOCAL_BATCH_TIMEOUT = 300.0
 FLAGS = ("active", "email_verified")
 
 
@@ -111,8 +110,6 @@ def import_command(client: Client, args: argparse.Namespace) -> Any:
             "rounds": args.firebase_rounds,
             "mem_cost": args.firebase_mem_cost,
         }
-    if client.is_local:  # the emulator's transactions slow as its tables grow; in AWS the API stops at 30 s
-        client = Client(client.endpoint, timeout=LOCAL_BATCH_TIMEOUT)
     total = count_rows(path, args.format)
     start = args.start_at or 0
     progress = Progress("dry run" if args.dry_run else "imported", total, done=min(start, total))

@@ -83,14 +83,15 @@ def _ask(email: str, password: str | None) -> dict[str, Any] | None:
     """The verifier's profile of the user; None when it refuses (a wrong password, an unknown user)."""
     body = json.dumps({"email": email, **({"password": password} if password is not None else {})}).encode()
     target = settings().legacy_verifier_url
-    raw = _invoke(target, body) if target.startswith("arn:") else _post(target, body)
+    is_function = target.startswith("arn:")
+    raw = _invoke(target, body) if is_function else _post(target, body)
     if raw is None:
         return None
     try:
         profile = json.loads(raw if len(raw) <= MAX_ANSWER_BYTES else b"")
     except ValueError:
         profile = "not JSON"  # refused below, as any answer but an object is
-    if profile is None and target.startswith("arn:"):
+    if profile is None and is_function:
         return None  # a function's refusal
     if not isinstance(profile, dict):
         logger.warning("Legacy verifier answered something other than a JSON object")
