@@ -6,7 +6,7 @@ Per request: API Gateway and Lambda request prices; Lambda GB-seconds from the m
 template.yaml gives the function; the DynamoDB units of the operation (measure 2, priced in
 bench/prices.json); the bytes logged (the function's lines as measured, Lambda's START/END/REPORT
 lines when the function's LoggingConfig lets them through, the API access log line of template.yaml's
-format); X-Ray traces at the sampled fraction.
+format); X-Ray traces at the sampled fraction, for a function whose template `Tracing` is Active.
 Every assumption is in bench/prices.json and printed with the figure."""
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import re
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.sizing import duration_ms
+
+if TYPE_CHECKING:
+    from local_stack.template import Stack
 
 PRICES = Path(__file__).resolve().parent / "prices.json"
 
@@ -65,6 +68,13 @@ def platform_lines_emitted(template: dict[str, Any], function: str) -> bool:
     return bool(config.get("SystemLogLevel", "INFO") != "WARN")
 
 
+def traced(stack: Stack, function: str) -> bool:
+    """Whether the function records X-Ray traces: its `Tracing` (or Globals'), parameters resolved."""
+    globals_ = stack.template.get("Globals", {}).get("Function", {})
+    own = stack.template["Resources"][function]["Properties"]
+    return bool(stack.resolve(own.get("Tracing", globals_.get("Tracing", "PassThrough"))) == "Active")
+
+
 def access_log_bytes(template: dict[str, Any]) -> int:
     """Bytes of one access log line in template.yaml's format with typical values."""
     api = template["Resources"]["HttpApi"]["Properties"]
@@ -87,7 +97,7 @@ def _argon2_seconds() -> float:
 
 
 def per_request(
-    operation: str, prices: dict[str, Any], duration: float, memory_mb: int, log_bytes: int
+    operation: str, prices: dict[str, Any], duration: float, memory_mb: int, log_bytes: int, tracing: bool
 ) -> dict[str, float]:
     """Dollars for one request of `operation`, by component."""
     billed_ms = -(-duration // 1)  # Lambda bills whole milliseconds
@@ -101,7 +111,7 @@ def per_request(
         )
         / 1e6,
         "logs": log_bytes / 1e9 * prices["cloudwatch_logs_per_gb_ingested"],
-        "xray": prices["xray_sampled_fraction"] * prices["xray_per_million_traces_recorded"] / 1e6,
+        "xray": prices["xray_sampled_fraction"] * prices["xray_per_million_traces_recorded"] / 1e6 if tracing else 0.0,
     }
 
 
@@ -124,7 +134,9 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
         row = cpu[op]
         cpu_ms = row["cpu_ms"] + (hashing_ms if op == "sign-in" else 0)
         duration = duration_ms(cpu_ms, row["aws_calls"], memory[function], model)
-        each[op] = per_request(op, prices, duration, memory[function], logged[op] + fixed_log_bytes)
+        each[op] = per_request(
+            op, prices, duration, memory[function], logged[op] + fixed_log_bytes, traced(stack, function)
+        )
         units = prices["dynamodb_units"][op]
         operations.append(
             f"{op} x{count}: {function} {memory[function]} MB, {duration:.0f} ms modelled "
@@ -150,14 +162,15 @@ def cost(results: dict[str, Any]) -> dict[str, Any]:
         "share_of_floor": round(floor / per_mau, 2),
         "per_mau_by_component": {name: round(value, 8) for name, value in components.items()},
         "target": ">= 50x cheaper than Essentials (spec); >= 280x (issue 8)",
-        "assumptions": [*_assumptions(prices, requests, hashing_ms, stack.template, functions), *operations],
+        "assumptions": [*_assumptions(prices, requests, hashing_ms, stack, functions), *operations],
     }
 
 
 def _assumptions(
-    prices: dict[str, Any], requests: int, hashing_ms: float, template: dict[str, Any], functions: list[str]
+    prices: dict[str, Any], requests: int, hashing_ms: float, stack: Stack, functions: list[str]
 ) -> list[str]:
-    p, model = prices, prices["lambda_model"]
+    p, model, template = prices, prices["lambda_model"], stack.template
+    tracing = [f for f in functions if traced(stack, f)]
     emitting = [f for f in functions if platform_lines_emitted(template, f)]
     platform = (
         f"Lambda's START/END/REPORT {platform_log_bytes()} B ({', '.join(emitting)})"
@@ -171,7 +184,8 @@ def _assumptions(
         f"Lambda ${p['lambda_per_million_requests']}/M + ${p['lambda_arm64_per_gb_second']}/GB-s (arm64), "
         f"DynamoDB ${p['dynamodb_per_million_read_units']}/M RRU + ${p['dynamodb_per_million_write_units']}/M WRU, "
         f"logs ${p['cloudwatch_logs_per_gb_ingested']}/GB ingested, "
-        f"X-Ray ${p['xray_per_million_traces_recorded']}/M traces x {p['xray_sampled_fraction']:.0%} sampled",
+        f"X-Ray ${p['xray_per_million_traces_recorded']}/M traces x {p['xray_sampled_fraction']:.0%} sampled "
+        + (f"({', '.join(tracing)})" if tracing else "(no function traced: template.yaml Tracing PassThrough)"),
         f"floor: the request prices alone, {requests} x ${per_request:.2f}/M",
         f"Lambda duration = cpu x {model['cpu_speed']} x max(1, {model['full_vcpu_mb']} MB / memory) "
         f"+ AWS call latencies (assumed, ms) {model['aws_call_ms']}; Argon2id {hashing_ms:.1f} ms cpu per sign-in",

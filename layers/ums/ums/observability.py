@@ -7,8 +7,8 @@ logs on the way is DEBUG, except warnings (throttling, a reused refresh token) a
 The Lambda context is not copied onto each line: the function is the log group, and Lambda's own
 REPORT line carries its request id, duration and memory.
 
-No Powertools Tracer: Lambda's active tracing (template Globals) records each invocation, and
-the X-Ray SDK the Tracer needs would add about 100 ms to every cold start (bench measure 1).
+No Powertools Tracer: Lambda's active tracing (the stack's `Tracing` parameter) records each
+invocation, and the X-Ray SDK the Tracer needs would add about 100 ms to every cold start (bench measure 1).
 """
 
 import time

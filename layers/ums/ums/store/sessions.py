@@ -6,11 +6,11 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactGet
 
 from ums.errors import NotFound
 from ums.store import plain
@@ -21,8 +21,8 @@ from ums.store.models import (
     UserModel,
     condition_failed,
     conflicted,
+    get_many,
     get_or_none,
-    transaction_connection,
 )
 
 Session = SessionModel  # the record logic reads (attributes only)
@@ -52,19 +52,13 @@ def get(session_id: str) -> Session | None:
 
 
 def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, UserModel | None]:
-    """The session and its user in one strongly consistent read."""
-    with TransactGet(connection=transaction_connection()) as tx:
-        session_future = tx.get(SessionModel, SessionModel.key_for(session_id))
-        user_future = tx.get(UserModel, UserModel.key_for(user_id))
-    try:
-        session = session_future.get()
-    except DoesNotExist:
-        session = None
-    try:
-        user = user_future.get()
-    except DoesNotExist:
-        user = None
-    return session, user
+    """The session and its user, each strongly consistent, in one `BatchGetItem`.
+
+    Not a snapshot, and it need not be: a revocation only adds (a higher token generation, a
+    revoked session id), so a user read with its session is never less revoked than it, and the
+    rotation's condition refuses a session that changed meanwhile."""
+    session, user = get_many((SessionModel, SessionModel.key_for(session_id)), (UserModel, UserModel.key_for(user_id)))
+    return cast(SessionModel | None, session), cast(UserModel | None, user)
 
 
 def rotate(
