@@ -136,39 +136,3 @@ def test_the_snippet_for_another_stack_translates_and_lints() -> None:
     assert api["paths"]["/hello"]["get"]["security"] == [{"UmsJwtAuthorizer": ["ums:user"]}]
     matches = lint(json.dumps(translated), config=ManualArgs(regions=[REGION]))
     assert [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")] == []
-
-
-def test_the_readme_snippet_translates() -> None:
-    from samtranslator.translator.transform import transform
-    from samtranslator.yaml_helper import yaml_parse
-    from test_template_translates import REGION
-
-    from local_stack.template import NoManagedPolicies
-
-    [snippet] = re.findall(r"```yaml\n(Auth:.*?)```", (ROOT / "README.md").read_text(), re.S)
-    function = {
-        "Type": "AWS::Serverless::Function",
-        "Properties": {
-            "Runtime": "python3.13",
-            "Handler": "app.handler",
-            "CodeUri": "s3://bucket/hello",
-            "Events": {
-                "Hello": {
-                    "Type": "HttpApi",
-                    "Properties": {"ApiId": {"Ref": "MyApi"}, "Path": "/hello", "Method": "GET"},
-                }
-            },
-        },
-    }
-    template = {
-        "Transform": "AWS::Serverless-2016-10-31",
-        "Parameters": {"UmsStack": {"Type": "String"}},
-        "Resources": {
-            "MyApi": {"Type": "AWS::Serverless::HttpApi", "Properties": yaml_parse(snippet)},
-            "Hello": function,
-        },
-    }
-    body = transform(template, {"AWS::Region": REGION}, NoManagedPolicies())["Resources"]["MyApi"]["Properties"]["Body"]
-    authorizer = body["components"]["securitySchemes"]["UmsJwtAuthorizer"]["x-amazon-apigateway-authorizer"]
-    assert authorizer["jwtConfiguration"]["audience"] == [{"Fn::ImportValue": {"Fn::Sub": "${UmsStack}-Audience"}}]
-    assert body["paths"]["/hello"]["get"]["security"] == [{"UmsJwtAuthorizer": []}]
