@@ -4,8 +4,10 @@ refresh tokens. The signing keys, their rotation and the issuer: `ums.signing_ke
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
+import json
 import secrets
 import time
 import uuid
@@ -67,10 +69,7 @@ def issue_access_token(subject: str, session_id: str, generation: int, auth_time
 def verify_access_token(token: str) -> AccessClaims:
     """The claims of a valid access token; 401 for anything forged, expired or malformed: only
     RS256, only a `kid` of a live key of this stack, this issuer and audience."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.InvalidTokenError:
-        raise Unauthorized("Invalid access token") from None
+    header = _unverified_header(token)
     kid = header.get("kid")
     found = signing_keys.verification_key(kid, time.time()) if isinstance(kid, str) else None
     if header.get("alg") != signing_keys.ALGORITHM or found is None:
@@ -96,6 +95,18 @@ def verify_access_token(token: str) -> AccessClaims:
         raise Unauthorized("Invalid access token")
     auth_time = claims.get("auth_time")
     return AccessClaims(subject, claims["sid"], claims["gen"], auth_time if isinstance(auth_time, int) else None)
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The token's header, only to pick the key (`{}` if unreadable): `jwt.decode` then checks
+    the whole token. PyJWT's `get_unverified_header` would decode and check all three parts, a
+    character at a time, which `jwt.decode` does again: a third of checking a token."""
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error):  # not base64 or not JSON (json's errors are ValueErrors)
+        return {}
+    return header if isinstance(header, dict) else {}
 
 
 @dataclass(frozen=True)
