@@ -94,6 +94,13 @@ FORGERIES: list[Any] = [
     pytest.param(lambda u: u["refresh_token"], id="refresh-token-as-access-token"),
     pytest.param(lambda u: "garbage", id="garbage"),
     pytest.param(lambda u: "a.b.c", id="three-garbage-parts"),
+    # The header is read alone to pick the key: whatever it holds, the answer is a 401.
+    pytest.param(lambda u: _b64(b"[1, 2]") + "." + u["access_token"].partition(".")[2], id="header-not-an-object"),
+    pytest.param(lambda u: _b64(b"{not json") + "." + u["access_token"].partition(".")[2], id="header-not-json"),
+    pytest.param(lambda u: "\u00e9t\u00e9." + u["access_token"].partition(".")[2], id="header-not-ascii"),
+    pytest.param(lambda u: "!!!!." + u["access_token"].partition(".")[2], id="header-not-base64"),
+    pytest.param(lambda u: u["access_token"].partition(".")[0] + "==.x.y", id="a-real-header-and-garbage"),
+    pytest.param(lambda u: ".".join([u["access_token"].partition(".")[0]] * 4), id="four-parts"),
 ]
 
 
