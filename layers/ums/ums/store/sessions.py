@@ -54,9 +54,10 @@ def get(session_id: str) -> Session | None:
 def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, UserModel | None]:
     """The session and its user, each strongly consistent, in one `BatchGetItem`.
 
-    Not a snapshot, and it need not be: a revocation only adds (a higher token generation, a
-    revoked session id), so a user read with its session is never less revoked than it, and the
-    rotation's condition refuses a session that changed meanwhile."""
+    Not a snapshot, and it need not be: a revocation only ever adds (the session's `revoked`, the
+    user's generation or `revoked_sessions`), so one committed before this read shows in the item
+    it wrote, and one committed after it is caught as after a transactional read: by the
+    rotation's condition, or by the generation every access-token check reads."""
     session, user = get_many((SessionModel, SessionModel.key_for(session_id)), (UserModel, UserModel.key_for(user_id)))
     return cast(SessionModel | None, session), cast(UserModel | None, user)
 
