@@ -132,6 +132,20 @@ def test_a_reset_request_moves_the_user_over_without_a_password(verifier: Verifi
     assert call("RequestResetFunction", {"email": "nobody@example.com"}).status == 404
 
 
+def test_a_reset_request_flood_for_one_email_is_refused_before_the_verifier_is_asked(
+    verifier: Verifier, setting: Callable[[str, str], None]
+) -> None:
+    setting("PREVENT_USER_EXISTENCE_ERRORS", "true")  # unknown emails count against their limit too
+    for _ in range(3):
+        assert call("RequestResetFunction", {"email": "nobody@example.com"}).status == 202
+    assert verifier.calls == [{"email": "nobody@example.com"}]  # one a minute: the limit refused the rest first
+    setting("PREVENT_USER_EXISTENCE_ERRORS", "false")
+    limited = call("RequestResetFunction", {"email": "nobody@example.com"})
+    assert limited.status == 429 and int(limited.headers["Retry-After"]) > 0
+    assert limited.message == "Too many password reset requests for this email; try again later"
+    assert len(verifier.calls) == 1
+
+
 # --- a Lambda function as the verifier ----------------------------------------------------------
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:legacy-verifier"

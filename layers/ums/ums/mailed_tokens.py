@@ -50,3 +50,8 @@ def retry_after(limit: RequestLimit, now: int) -> int:
     if state.requests >= REQUESTS_PER_HOUR:
         return (now // 3600 + 1) * 3600 - now
     return max(1, int(state.last_at) + SECONDS_BETWEEN_REQUESTS - now)
+
+
+def limit_reached(limit: RequestLimit, now: int) -> bool:
+    """Whether `limit` would refuse a request now (one read, nothing counted)."""
+    return limit.refuses(limit_state(limit.key), now)

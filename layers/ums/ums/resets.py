@@ -19,13 +19,13 @@ from ums.config import settings
 from ums.crypto import secrets_equal, sha256_hex
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
-from ums.mailed_tokens import new_token, per_email_limit, retry_after
+from ums.mailed_tokens import limit_reached, new_token, per_email_limit, retry_after
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import resets as reset_store
 from ums.store import users as user_store
 from ums.store.records import TEMPLATES
-from ums.store.request_limits import LimitReached, count_request
+from ums.store.request_limits import LimitReached, RequestLimit, count_request
 from ums.store.users import User
 from ums.users import email_key, public_record
 
@@ -44,6 +44,11 @@ def request_public_reset(body: ResetRequest, check_api_key: Callable[[], object]
         check_api_key()  # 401 for a wrong key
     user = user_store.find_by_email(email_key(body.email))
     if user is None and legacy_verifier.configured():
+        now = int(time.time())
+        limit = per_email_limit("reset", body.email, now)
+        if limit_reached(limit, now):  # a flood for one email stops here, not at the legacy system
+            _limited(limit, now)
+            return
         user = legacy_verifier.migrate(body.email, None)  # moved over without a password: the mail sets one
     request_reset(user, body.email, application=body.application, locale=body.locale)
 
@@ -91,16 +96,21 @@ def request_reset(
             )
             reset_store.issue(limit, now, user, token.token_hash, token.expires_at, event)
     except LimitReached:
-        metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
-        if prevent:
-            return
-        raise TooManyRequests(
-            "Too many password reset requests for this email; try again later", retry_after(limit, now)
-        ) from None
+        _limited(limit, now)
     if user is not None:
         metrics.add_metric(name="ResetRequests", unit=MetricUnit.Count, value=1)
         logger.append_keys(user_id=user.id)  # on the request's INFO line
         logger.debug("Password reset requested")
+
+
+def _limited(limit: RequestLimit, now: int) -> None:
+    """The per-email limit refused the request: silently nothing when existence errors are
+    prevented, 429 otherwise."""
+    metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
+    if not settings().prevent_user_existence_errors:
+        raise TooManyRequests(
+            "Too many password reset requests for this email; try again later", retry_after(limit, now)
+        )
 
 
 def apply_reset(body: ResetApply) -> dict[str, Any]:
