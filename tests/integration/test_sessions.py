@@ -1,7 +1,9 @@
 """Refresh-token rotation, its grace window, reuse detection and revocation (of one session on
 reuse, of the others on password change, of all on deletion)."""
 
+import contextlib
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -190,49 +192,45 @@ def test_updating_a_user_deleted_meanwhile_is_404_not_a_recreation(user: dict[st
     assert user_store.get(user["id"]) is None
 
 
-@pytest.mark.parametrize("unprocessed_rounds", [1, 3])
-def test_refresh_reads_keys_dynamodb_left_unprocessed_again(user: dict[str, Any], unprocessed_rounds: int) -> None:
-    """Under throttling a BatchGetItem may answer some keys as `UnprocessedKeys`: they are asked
-    again (here moto's first answers are turned into that) and the refresh still works."""
+@contextlib.contextmanager
+def unprocessed_batch_answers(rounds: int) -> Iterator[list[int]]:
+    """Turns moto's first `rounds` BatchGetItem answers into `UnprocessedKeys`, as DynamoDB may
+    answer under throttling; yields the list of calls seen (one entry each)."""
     from ums.store.models import transaction_connection
 
-    rounds = []
+    seen: list[int] = []
 
     def throttled(parsed: dict[str, Any], **_: Any) -> None:
-        rounds.append(parsed.get("Responses"))
-        if len(rounds) <= unprocessed_rounds:
+        seen.append(1)
+        if len(seen) <= rounds:
             tables = parsed.pop("Responses", {})
-            keys = {table: {"Keys": [{"pk": item["pk"]} for item in items]} for table, items in tables.items()}
-            parsed["UnprocessedKeys"] = {t: {**k, "ConsistentRead": True} for t, k in keys.items()}
+            parsed["UnprocessedKeys"] = {
+                table: {"Keys": [{"pk": item["pk"]} for item in items], "ConsistentRead": True}
+                for table, items in tables.items()
+            }
 
     events = transaction_connection().client.meta.events
     events.register("after-call.dynamodb.BatchGetItem", throttled)
     try:
-        answer = refresh(user["refresh_token"])
+        yield seen
     finally:
         events.unregister("after-call.dynamodb.BatchGetItem", throttled)
+
+
+@pytest.mark.parametrize("unprocessed_rounds", [1, 3])
+def test_refresh_reads_keys_dynamodb_left_unprocessed_again(user: dict[str, Any], unprocessed_rounds: int) -> None:
+    with unprocessed_batch_answers(unprocessed_rounds) as seen:
+        answer = refresh(user["refresh_token"])
     assert answer.status == 200, answer.body
-    assert len(rounds) == unprocessed_rounds + 1
+    assert len(seen) == unprocessed_rounds + 1
 
 
 def test_a_batch_dynamodb_never_processes_is_an_error_not_a_wrong_answer(user: dict[str, Any]) -> None:
     from ums.store import sessions as session_store
-    from ums.store.models import BATCH_ATTEMPTS, transaction_connection
+    from ums.store.models import BATCH_ATTEMPTS
     from ums.tokens import RefreshToken
 
-    rounds = []
-
-    def throttled(parsed: dict[str, Any], model: Any, **_: Any) -> None:
-        rounds.append(1)
-        tables = parsed.pop("Responses", {})
-        parsed["UnprocessedKeys"] = {t: {"Keys": [{"pk": i["pk"]} for i in items]} for t, items in tables.items()}
-
     presented = RefreshToken.parse(user["refresh_token"])
-    events = transaction_connection().client.meta.events
-    events.register("after-call.dynamodb.BatchGetItem", throttled)
-    try:
-        with pytest.raises(RuntimeError, match="unprocessed"):
-            session_store.get_with_user(presented.session_id, presented.owner)
-    finally:
-        events.unregister("after-call.dynamodb.BatchGetItem", throttled)
-    assert len(rounds) == BATCH_ATTEMPTS
+    with unprocessed_batch_answers(BATCH_ATTEMPTS) as seen, pytest.raises(RuntimeError, match="unprocessed"):
+        session_store.get_with_user(presented.session_id, presented.owner)
+    assert len(seen) == BATCH_ATTEMPTS
