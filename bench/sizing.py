@@ -52,8 +52,10 @@ LOGGED_OPERATIONS = [
     "change password",
     "reset request",
 ]
-# What the Lambda runtime sets for an invocation with active tracing: the formatter logs it.
-TRACE_HEADER = "Root=1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b;Parent=53995c3f42cd8ad8;Sampled=1"
+# What the Lambda runtime sets for an invocation X-Ray does not record: every one with the stack's
+# default Tracing (PassThrough), 95% with Active. The lines then carry no trace id
+# (ums.observability.SampledTraceFormatter); the 5% that do add 52 B each, left out of measure 7.
+TRACE_HEADER = "Root=1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b;Parent=53995c3f42cd8ad8;Sampled=0"
 
 
 class Replayer:

@@ -92,3 +92,34 @@ def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws: Non
     assert [line.get("user_id") for line in lines] == [user_id, user_id, user_id, None, user_id]
     assert lines[2]["request_id"] == got.headers["X-Request-Id"]
     assert lines[3]["reason"] == wrong.body[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("trace_header", "logged"),
+    [
+        ("Root=1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b;Parent=53995c3f42cd8ad8;Sampled=1", True),
+        ("Root=1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b;Parent=53995c3f42cd8ad8;Sampled=0", False),
+        (None, False),
+    ],
+)
+def test_the_xray_trace_id_is_logged_only_for_a_trace_xray_records(
+    aws: None, monkeypatch: pytest.MonkeyPatch, trace_header: str | None, logged: bool
+) -> None:
+    if trace_header is None:
+        monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    else:
+        monkeypatch.setenv("_X_AMZN_TRACE_ID", trace_header)  # what the Lambda runtime sets per invocation
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    try:
+        answer = call("GetUserFunction", token="not a token")
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert (line["route"], line["status"]) == ("/ums/user", answer.status) == ("/ums/user", 401)
+    if logged:
+        assert line["xray_trace_id"] == "1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b"
+    else:
+        assert "xray_trace_id" not in line
