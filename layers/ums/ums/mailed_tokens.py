@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ums.crypto import encrypt_token, sha256_hex
-from ums.store.request_limits import RequestLimit, limit_state
+from ums.store.request_limits import LimitState, RequestLimit, limit_state
 from ums.users import email_key
 
 REQUESTS_PER_HOUR = 5
@@ -43,15 +43,20 @@ def per_email_limit(purpose: str, email: str, now: int) -> RequestLimit:
 
 
 def retry_after(limit: RequestLimit, now: int) -> int:
-    """Seconds until `limit` lets a request through again (the 429's Retry-After)."""
+    """Seconds until `limit` lets a request through again (the 429's Retry-After), after it refused one."""
     state = limit_state(limit.key)
-    if state is None:
-        return SECONDS_BETWEEN_REQUESTS
-    if state.requests >= REQUESTS_PER_HOUR:
+    return SECONDS_BETWEEN_REQUESTS if state is None else max(1, _wait(limit, state, now))
+
+
+def wait_before_asking(limit: RequestLimit, now: int) -> int:
+    """Seconds until `limit` lets a request through (0: it would now), by one read and nothing
+    counted: for a check that must come before anything is written or asked."""
+    state = limit_state(limit.key)
+    return 0 if state is None else _wait(limit, state, now)
+
+
+def _wait(limit: RequestLimit, state: LimitState, now: int) -> int:
+    """What the counting transaction's condition (`request_limits.counted`) says of `state`, in seconds."""
+    if state.requests >= limit.max_per_window:
         return (now // 3600 + 1) * 3600 - now
-    return max(1, int(state.last_at) + SECONDS_BETWEEN_REQUESTS - now)
-
-
-def limit_reached(limit: RequestLimit, now: int) -> bool:
-    """Whether `limit` would refuse a request now (one read, nothing counted)."""
-    return limit.refuses(limit_state(limit.key), now)
+    return max(0, int(state.last_at) + limit.min_interval - now)

@@ -19,7 +19,7 @@ from ums.config import settings
 from ums.crypto import secrets_equal, sha256_hex
 from ums.errors import BadRequest, NotFound, TooManyRequests
 from ums.events import PASSWORD_CHANGE, PASSWORD_RESET_REQUEST, new_event
-from ums.mailed_tokens import limit_reached, new_token, per_email_limit, retry_after
+from ums.mailed_tokens import new_token, per_email_limit, retry_after, wait_before_asking
 from ums.observability import logger, metrics
 from ums.store import config as config_store
 from ums.store import resets as reset_store
@@ -46,8 +46,9 @@ def request_public_reset(body: ResetRequest, check_api_key: Callable[[], object]
     if user is None and legacy_verifier.configured():
         now = int(time.time())
         limit = per_email_limit("reset", body.email, now)
-        if limit_reached(limit, now):  # a flood for one email stops here, not at the legacy system
-            _limited(limit, now)
+        wait = wait_before_asking(limit, now)
+        if wait:  # a flood for one email stops here, not at the legacy system
+            _limited(limit, now, wait)
             return
         user = legacy_verifier.migrate(body.email, None)  # moved over without a password: the mail sets one
     request_reset(user, body.email, application=body.application, locale=body.locale)
@@ -103,13 +104,13 @@ def request_reset(
         logger.debug("Password reset requested")
 
 
-def _limited(limit: RequestLimit, now: int) -> None:
+def _limited(limit: RequestLimit, now: int, wait: int | None = None) -> None:
     """The per-email limit refused the request: silently nothing when existence errors are
-    prevented, 429 otherwise."""
+    prevented, 429 otherwise (Retry-After `wait`, when already known, else read)."""
     metrics.add_metric(name="ResetRequestsLimited", unit=MetricUnit.Count, value=1)
     if not settings().prevent_user_existence_errors:
         raise TooManyRequests(
-            "Too many password reset requests for this email; try again later", retry_after(limit, now)
+            "Too many password reset requests for this email; try again later", wait or retry_after(limit, now)
         )
 
 

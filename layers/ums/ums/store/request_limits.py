@@ -31,11 +31,6 @@ class RequestLimit:
     min_interval: int
     window_end: int
 
-    def refuses(self, state: LimitState | None, now: int) -> bool:
-        """What `counted`'s condition says of `state`, evaluated here: for a check that must come
-        before anything is written or asked."""
-        return state is not None and (state.requests >= self.max_per_window or state.last_at > now - self.min_interval)
-
 
 def counted(tx: Transaction, limit: RequestLimit, now: int) -> None:
     """Adds the counting of one request to `tx`; the transaction fails on `limit.key` when the
