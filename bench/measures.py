@@ -227,7 +227,7 @@ def _tables_it_deletes_from(prepare: Any, operation: Any, counter: AwsCalls) -> 
 
 def _items_of(tables: set[str]) -> dict[str, dict[Any, Any]]:
     """The emulator's items of these tables: a copy of moto's dict of them (no scan, no AWS call)."""
-    tables_now = _moto_tables()
+    tables_now = _moto_backend().tables
     return {
         name: {h: dict(r) for h, r in tables_now[name].items.items()}
         if tables_now[name].range_key_attr
@@ -238,12 +238,8 @@ def _items_of(tables: set[str]) -> dict[str, dict[Any, Any]]:
 
 def _key_in(before: dict[str, dict[Any, Any]], deleted: dict[str, Any]) -> tuple[Any, Any] | None:
     """moto's (hash, range) key of a deleted item that existed before, or None."""
-    from moto.dynamodb.models import dynamodb_backends
-
-    table = _moto_tables()[deleted["TableName"]]
-    hash_key, range_key = dynamodb_backends[ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_keys_value(
-        table, deleted["Key"]
-    )
+    backend = _moto_backend()
+    hash_key, range_key = backend.get_keys_value(backend.tables[deleted["TableName"]], deleted["Key"])
     items = before.get(deleted["TableName"], {})
     held = items.get(hash_key, {}).get(range_key) if range_key is not None else items.get(hash_key)
     return None if held is None else (hash_key, range_key)
@@ -253,7 +249,7 @@ def _put_back_deleted(calls: list[tuple[str, str, dict[str, Any]]], before: dict
     """Puts back, in the emulator, the items the handler deleted, so its calls made again directly
     read and delete the same items instead of finding them gone (a read of a missing item, and a
     delete of one, cost the emulator less: that made delete user's ratio look 0.2 worse than it is)."""
-    tables = _moto_tables()
+    tables = _moto_backend().tables
     for deleted in _deletes(calls):
         found = _key_in(before, deleted)
         if found is None:
@@ -266,10 +262,11 @@ def _put_back_deleted(calls: list[tuple[str, str, dict[str, Any]]], before: dict
             tables[name].items.setdefault(hash_key, {})[range_key] = before[name][hash_key][range_key]
 
 
-def _moto_tables() -> dict[str, Any]:
+def _moto_backend() -> Any:
+    """The in-process emulator's DynamoDB (its tables, read and changed without an AWS call)."""
     from moto.dynamodb.models import dynamodb_backends
 
-    return dict(dynamodb_backends[ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].tables)
+    return dynamodb_backends[ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]]
 
 
 def _conditions_hold(params: dict[str, Any]) -> dict[str, Any]:
