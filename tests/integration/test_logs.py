@@ -1,15 +1,34 @@
 """Nothing secret reaches the logs: passwords, hashes, access and refresh tokens, signing keys.
 At INFO a request logs one line with what an operator needs (docs/bench.md, "Logs")."""
 
+import contextlib
 import io
 import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
 from helpers import PASSWORD, STACK, call, sign_in, sign_up
 from ums.config import settings
 from ums.observability import logger
+
+
+@contextlib.contextmanager
+def info_lines() -> Iterator[list[dict[str, Any]]]:
+    """The JSON lines the service's own formatter writes at its level inside the block (the list
+    fills when the block ends)."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    lines: list[dict[str, Any]] = []
+    try:
+        yield lines
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)  # the standard logger Powertools' wraps
+        lines += [json.loads(line) for line in captured.getvalue().splitlines()]
 
 
 def test_a_whole_session_logs_no_secret(aws: None, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,19 +82,12 @@ def test_a_whole_session_logs_no_secret(aws: None, capsys: pytest.CaptureFixture
 
 
 def test_at_info_each_request_logs_one_line_with_what_an_operator_needs(aws: None) -> None:
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    try:
+    with info_lines() as lines:
         user_id = sign_up().body["id"]
         tokens = sign_in().body
         got = call("GetUserFunction", token=tokens["access_token"])
         wrong = sign_in(password="wrong password here")
         refreshed = call("RefreshTokenFunction", {"refresh_token": tokens["refresh_token"]})
-    finally:
-        logging.getLogger(logger.name).removeHandler(handler)
-    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert [line["level"] for line in lines] == ["INFO"] * 5  # one line each, nothing else at INFO
     assert [(line["message"], line["method"], line["route"], line["status"]) for line in lines] == [
         ("request", "POST", "/ums/signup", 201),
@@ -109,15 +121,9 @@ def test_the_xray_trace_id_is_logged_only_for_a_trace_xray_records(
         monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
     else:
         monkeypatch.setenv("_X_AMZN_TRACE_ID", trace_header)  # what the Lambda runtime sets per invocation
-    captured = io.StringIO()
-    handler = logging.StreamHandler(captured)
-    handler.setFormatter(logger.registered_formatter)
-    logger.addHandler(handler)
-    try:
+    with info_lines() as lines:
         answer = call("GetUserFunction", token="not a token")
-    finally:
-        logging.getLogger(logger.name).removeHandler(handler)
-    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
+    [line] = lines
     assert (line["route"], line["status"]) == ("/ums/user", answer.status) == ("/ums/user", 401)
     if logged:
         assert line["xray_trace_id"] == "1-6741f0c5-5c1e2e3f4a5b6c7d8e9f0a1b"
