@@ -66,6 +66,107 @@ def test_reuse_revokes_the_sessions_access_tokens_at_once(user: dict[str, Any]) 
     assert refresh(other["refresh_token"]).status == 200
 
 
+def refreshes(token: str, count: int) -> list[str]:
+    """`token` and the refresh tokens of `count` refreshes in a row, each with the one before."""
+    tokens = [token]
+    for _ in range(count):
+        answer = refresh(tokens[-1])
+        assert answer.status == 200, answer.body
+        tokens.append(answer.body["refresh_token"])
+    return tokens
+
+
+def digest(refresh_token: str) -> str:
+    from ums.tokens import RefreshToken
+
+    return RefreshToken.parse(refresh_token).digest
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """An upper bound of a raw item's size as DynamoDB counts it: each attribute's name and value."""
+    return sum(len(name.encode()) + value_bytes(value) for name, value in item.items())
+
+
+def value_bytes(value: dict[str, Any]) -> int:
+    """Strings in UTF-8 bytes, a number at most 21, a boolean or null 1, a list or map 3 and 1 an
+    element more."""
+    [(kind, inner)] = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return min(21, len(inner) // 2 + 2)
+    if kind == "SS":
+        return sum(len(member.encode()) for member in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_bytes(member) for member in inner)
+    if kind == "M":
+        return 3 + len(inner) + item_bytes(inner)
+    return 1
+
+
+def raw_session(refresh_token: str) -> dict[str, Any]:
+    import boto3
+    from ums.config import settings
+
+    key = {"pk": {"S": SessionModel.key_for(refresh_token.split(".")[1])}}
+    client = boto3.client("dynamodb", region_name=settings().region)
+    item: dict[str, Any] = client.get_item(TableName=settings().tokens_table, Key=key)["Item"]
+    return item
+
+
+def test_a_session_remembers_its_last_rotations_and_stays_under_one_write_unit(user: dict[str, Any]) -> None:
+    from ums.store.sessions import ROTATIONS_REMEMBERED
+
+    tokens = refreshes(user["refresh_token"], ROTATIONS_REMEMBERED + 4)
+    remembered = [digest(token) for token in tokens[-ROTATIONS_REMEMBERED - 1 : -1]]
+    item = raw_session(tokens[-1])
+    assert [entry["S"] for entry in item["rotated_hashes"]["L"]] == remembered
+    assert "used_hashes" not in item
+    # A refresh's rotation is one write unit (bench/prices.json), however long the session lives.
+    assert item_bytes(item) <= 1024
+    age_rotation(tokens[-1], 31)
+
+    # A token rotated out before the remembered ones is refused like an unknown one: no revocation.
+    forgotten = refresh(tokens[0])
+    assert forgotten.status == 401
+    assert forgotten.message == "Invalid refresh token"
+    assert call("GetUserFunction", token=user["access_token"]).status == 200
+
+    # The oldest remembered one is a reuse: the session and its access tokens end.
+    reuse = refresh(tokens[-ROTATIONS_REMEMBERED - 1])
+    assert reuse.status == 401
+    assert "already been used" in reuse.message
+    assert refresh(tokens[-1]).status == 401
+    assert call("GetUserFunction", token=user["access_token"]).status == 401
+
+
+def test_a_session_rotated_before_the_bound_keeps_its_reuse_detection_and_shrinks(user: dict[str, Any]) -> None:
+    """Sessions stored before 2026-11-25 keep every rotated hash in the unordered `used_hashes`."""
+    from ums.store.sessions import ROTATIONS_REMEMBERED
+
+    def as_before_the_bound(refresh_token: str, old: list[str]) -> None:
+        session = SessionModel.get(SessionModel.key_for(refresh_token.split(".")[1]))
+        filler = {f"{n:064x}" for n in range(100)}
+        session.update(actions=[SessionModel.used_hashes.set(filler | set(old)), SessionModel.rotated_hashes.remove()])
+
+    first, second = refreshes(user["refresh_token"], 1)
+    as_before_the_bound(second, [digest(first)])
+    age_rotation(second, 31)
+    assert "already been used" in refresh(first).message  # detected in the old set
+    assert refresh(second).status == 401
+
+    other = refreshes(sign_in().body["refresh_token"], 1)
+    as_before_the_bound(other[1], [digest(other[0])])
+    third = refreshes(other[1], 1)[1]  # the next rotation folds the set into the bounded list
+    item = raw_session(third)
+    assert "used_hashes" not in item
+    hashes = [entry["S"] for entry in item["rotated_hashes"]["L"]]
+    assert len(hashes) == ROTATIONS_REMEMBERED
+    assert hashes[-1] == digest(other[1])
+    age_rotation(third, 31)
+    assert "already been used" in refresh(other[1]).message
+
+
 def test_a_repeat_within_the_grace_window_gets_the_same_token_and_revokes_nothing(user: dict[str, Any]) -> None:
     first = refresh(user["refresh_token"])
     repeat = refresh(user["refresh_token"])

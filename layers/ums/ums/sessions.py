@@ -227,7 +227,7 @@ def _refresh_api_key(presented: RefreshToken) -> dict[str, str]:
 
 def _check_presented(session: Session, presented: RefreshToken, user: User | None) -> bool:
     """False for the session's current token, True for a repeat of the just-rotated one within the
-    grace window; 401 otherwise, and a reuse of a rotated token revokes the session."""
+    grace window; 401 otherwise, and a reuse of one of its last rotated tokens revokes the session."""
     now = int(time.time())
     if session.revoked or session.expires_at <= now:
         raise Unauthorized("Refresh token has expired or was revoked")
@@ -241,7 +241,7 @@ def _check_presented(session: Session, presented: RefreshToken, user: User | Non
         and now - int(session.rotated_at or 0) < grace
     ):
         return True
-    if digest in (session.used_hashes or set()):
+    if digest in session_store.rotated_hashes(session):
         _revoke(presented.session_id, user)
         metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1)
         logger.warning("Rotated refresh token reused; session revoked", extra={"owner": session.user_id})
@@ -266,8 +266,8 @@ def sign_out(access_token: str) -> None:
 
 
 def revoke_token(body: RevokeToken) -> None:
-    """`POST /auth/revoke` (RFC 7009): ends the session of a refresh token (any token of its chain,
-    or an access token of it). A token that is unknown, malformed, expired or revoked already is
+    """`POST /auth/revoke` (RFC 7009): ends the session of a refresh token (its current one or a
+    remembered rotated one, or an access token of it). A token that is unknown, malformed, expired or revoked already is
     answered alike (200): the answer tells nothing about it."""
     if body.token.startswith("eyJ"):  # a JWT: an access token
         try:
@@ -285,7 +285,7 @@ def revoke_token(body: RevokeToken) -> None:
     if session is None or session.user_id != presented.owner or session.revoked:
         return
     digest = presented.digest
-    chain = {session.token_hash, session.previous_hash, *(session.used_hashes or set())} - {None}
+    chain = {session.token_hash, session.previous_hash, *session_store.rotated_hashes(session)} - {None}
     if not any(secrets_equal(digest, str(known)) for known in chain):
         return
     owner = None if presented.owner.startswith("apk-") else user_store.get(presented.owner)

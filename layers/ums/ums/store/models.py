@@ -175,7 +175,11 @@ class SessionModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
     token_hash = UnicodeAttribute()  # SHA-256 of the current refresh token
-    used_hashes = UnicodeSetAttribute(null=True)  # rotated ones: presenting one revokes the family
+    # The last ROTATIONS_REMEMBERED rotated tokens' hashes, oldest first: presenting one revokes
+    # the family. Bounded, so a session refreshed for months stays one item under 1 KB (one
+    # write unit a rotation) instead of growing towards DynamoDB's 400 KB limit.
+    rotated_hashes: ListAttribute[str] = ListAttribute(null=True)
+    used_hashes = UnicodeSetAttribute(null=True)  # before 2026-11-25, unbounded: folded in by the next rotation
     # The last rotation: the current token is HMAC(previous token, rotation_salt), so a repeat of
     # the previous token within the grace window gets the same new token back (no raw token stored).
     previous_hash = UnicodeAttribute(null=True)

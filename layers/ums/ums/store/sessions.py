@@ -29,6 +29,10 @@ Session = SessionModel  # the record logic reads (attributes only)
 
 # Concurrent transactions on one item may be cancelled with TransactionConflict; try again.
 TRANSACTION_ATTEMPTS = 3
+# Rotated refresh tokens a session remembers (`SessionModel.rotated_hashes`): 8 keep the item
+# under 1 KB, and a reuse is still caught 8 rotations later (16 hours of use with 2-hour access
+# tokens). An older token is refused like an unknown one, without revoking.
+ROTATIONS_REMEMBERED = 8
 
 
 def new(session_id: str, owner: str, token_hash: str, generation: int, created_at: str, expires_at: int) -> Session:
@@ -62,16 +66,26 @@ def get_with_user(session_id: str, user_id: str) -> tuple[SessionModel | None, U
     return cast(SessionModel | None, session), cast(UserModel | None, user)
 
 
+def rotated_hashes(session: Session) -> list[str]:
+    """The hashes of the session's remembered rotated tokens, oldest first (those of a session
+    last rotated before 2026-11-25 are in the unordered `used_hashes`, taken as the oldest)."""
+    return [*sorted(session.used_hashes or ()), *(session.rotated_hashes or ())]
+
+
 def rotate(
     session: SessionModel, old_hash: str, new_hash: str, salt: str, generation: int, expires_at: int, now: int
 ) -> bool:
-    """Replaces the current refresh token (remembering the rotation for the grace window); False
-    if it was rotated or revoked meanwhile (a concurrent refresh won)."""
+    """Replaces the current refresh token (remembering the rotation for the grace window, and
+    its hash among the last `ROTATIONS_REMEMBERED`); False if it was rotated or revoked meanwhile
+    (a concurrent refresh won). The condition on the old hash also makes the list written here
+    the one read with `session`."""
+    remembered = [*rotated_hashes(session), old_hash][-ROTATIONS_REMEMBERED:]
     try:
         session.update(
             actions=[
                 SessionModel.token_hash.set(new_hash),
-                SessionModel.used_hashes.add({old_hash}),
+                SessionModel.rotated_hashes.set(remembered),
+                SessionModel.used_hashes.remove(),
                 SessionModel.previous_hash.set(old_hash),
                 SessionModel.rotation_salt.set(salt),
                 SessionModel.rotated_at.set(now),
