@@ -267,8 +267,8 @@ def sign_out(access_token: str) -> None:
 
 def revoke_token(body: RevokeToken) -> None:
     """`POST /auth/revoke` (RFC 7009): ends the session of a refresh token (its current one or a
-    remembered rotated one, or an access token of it). A token that is unknown, malformed, expired or revoked already is
-    answered alike (200): the answer tells nothing about it."""
+    remembered rotated one, or an access token of it). A token that is unknown, malformed,
+    expired or revoked already is answered alike (200): the answer tells nothing about it."""
     if body.token.startswith("eyJ"):  # a JWT: an access token
         try:
             user, claims = authenticate(body.token)
