@@ -45,7 +45,7 @@ def per_email_limit(purpose: str, email: str, now: int) -> RequestLimit:
 def retry_after(limit: RequestLimit, now: int) -> int:
     """Seconds until `limit` lets a request through again (the 429's Retry-After), after it refused one."""
     state = limit_state(limit.key)
-    return SECONDS_BETWEEN_REQUESTS if state is None else max(1, _wait(limit, state, now))
+    return limit.min_interval if state is None else max(1, _wait(limit, state, now))
 
 
 def wait_before_asking(limit: RequestLimit, now: int) -> int:
