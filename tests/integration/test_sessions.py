@@ -18,9 +18,14 @@ def refresh(token: str) -> Answer:
     return call("RefreshTokenFunction", {"refresh_token": token})
 
 
+def session_key(refresh_token: str) -> str:
+    """The key of the session a refresh token (`<owner>.<session id>.<secret>`) belongs to."""
+    return SessionModel.key_for(refresh_token.split(".")[1])
+
+
 def age_rotation(refresh_token: str, seconds: int) -> None:
     """As if the session's last rotation were `seconds` earlier (past the grace window)."""
-    session = SessionModel.get(SessionModel.key_for(refresh_token.split(".")[1]))
+    session = SessionModel.get(session_key(refresh_token))
     session.update(actions=[SessionModel.rotated_at.set(int(session.rotated_at) - seconds)])
 
 
@@ -108,8 +113,8 @@ def raw_session(refresh_token: str) -> dict[str, Any]:
     import boto3
     from ums.config import settings
 
-    key = {"pk": {"S": SessionModel.key_for(refresh_token.split(".")[1])}}
     client = boto3.client("dynamodb", region_name=settings().region)
+    key = {"pk": {"S": session_key(refresh_token)}}
     item: dict[str, Any] = client.get_item(TableName=settings().tokens_table, Key=key)["Item"]
     return item
 
@@ -145,7 +150,7 @@ def test_a_session_rotated_before_the_bound_keeps_its_reuse_detection_and_shrink
     from ums.store.sessions import ROTATIONS_REMEMBERED
 
     def as_before_the_bound(refresh_token: str, old: list[str]) -> None:
-        session = SessionModel.get(SessionModel.key_for(refresh_token.split(".")[1]))
+        session = SessionModel.get(session_key(refresh_token))
         filler = {f"{n:064x}" for n in range(100)}
         session.update(actions=[SessionModel.used_hashes.set(filler | set(old)), SessionModel.rotated_hashes.remove()])
 
